@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Prepares a fresh Debian machine (as root) for building, testing and running bmx7d:
+# the Debian packages the daemon and its tests use, pnpm (pinned in package.json), the node modules
+# from the lockfile, and a build. Safe to run again; it only installs what is missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need_root() {
+  if [ "$(id -u)" != 0 ]; then
+    echo "setup: run as root (it installs Debian packages)" >&2
+    exit 1
+  fi
+}
+
+# Debian packages: iproute2 (ip, netns), WireGuard userspace and tools, traffic and capture tools for
+# the netns tests, qemu for the kernel test VM (infra/vm), and what the daemon's tests call.
+APT_PACKAGES=(
+  iproute2 iputils-ping procps psmisc ca-certificates
+  wireguard-go wireguard-tools
+  iperf3 tshark
+  qemu-system-x86
+  python3 xz-utils cpio
+)
+
+missing=()
+for p in "${APT_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  need_root
+  export DEBIAN_FRONTEND=noninteractive
+  # tshark asks whether non-root users may capture; answer for it.
+  echo 'wireshark-common wireshark-common/install-setuid boolean false' | debconf-set-selections
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+# pnpm, at exactly the version package.json pins.
+want=$(node -p 'require("./package.json").packageManager.split("@")[1]')
+if [ "$(pnpm --version 2>/dev/null || true)" != "$want" ]; then
+  npm install -g --no-fund --no-audit "pnpm@$want"
+fi
+
+pnpm install --frozen-lockfile
+pnpm build
