@@ -18,16 +18,22 @@ export const LAYERS = {
   '@bmx7/plugin-tun': 2,
   '@bmx7/plugin-wg': 2,
   '@bmx7/plugin-crypt-tun': 3,
+  '@bmx7/testenv': 0,
   '@bmx7/testkit': 4,
   '@bmx7/testbed': 5,
+  '@bmx7/vm': 5,
   bmx7d: 6,
   bmx7ctl: 6,
   '@bmx7/bench': 7,
 };
 /** Packages that must import nothing internal at all, not even through the layer rule. */
 export const LEAVES = new Set(['@bmx7/codec', '@bmx7/crypto', '@bmx7/netlink']);
-/** Test-only helpers any package may take as a devDependency. */
-export const TEST_HELPERS = new Set(['@bmx7/testkit']);
+/**
+ * Test-only helpers a package may take as a devDependency: testenv (gates, namespace beds, fixtures)
+ * depends on nothing internal; testkit (port twins, simulator) sits on core, so only packages that
+ * core does not depend on may use it (the cycle check below enforces that).
+ */
+export const TEST_HELPERS = new Set(['@bmx7/testenv', '@bmx7/testkit']);
 const APPS = new Set(['bmx7d', 'bmx7ctl']);
 
 const IMPORT_RE = /(?:import|export)\s[^'"]*?from\s*['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)/g;
@@ -81,7 +87,40 @@ export function checkGraph(pkgs) {
       }
     }
   }
+  const cycle = findCycle(
+    pkgs.filter((p) => names.has(p.name)),
+    names,
+  );
+  if (cycle) out.push(`dependency cycle (devDependencies included): ${cycle.join(' -> ')}`);
   return out;
+}
+
+/** A cycle in the graph of all internal dependencies, or undefined. turbo's ^build needs none. */
+export function findCycle(pkgs, names) {
+  const edges = new Map(pkgs.map((p) => [p.name, [...p.deps, ...p.devDeps].filter((d) => names.has(d))]));
+  const state = new Map();
+  const stack = [];
+  const visit = (n) => {
+    state.set(n, 1);
+    stack.push(n);
+    for (const d of edges.get(n) ?? []) {
+      if (state.get(d) === 1) return [...stack.slice(stack.indexOf(d)), d];
+      if (!state.has(d)) {
+        const c = visit(d);
+        if (c) return c;
+      }
+    }
+    stack.pop();
+    state.set(n, 2);
+    return undefined;
+  };
+  for (const n of edges.keys()) {
+    if (!state.has(n)) {
+      const c = visit(n);
+      if (c) return c;
+    }
+  }
+  return undefined;
 }
 
 function walk(dir, acc = []) {

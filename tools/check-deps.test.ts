@@ -60,12 +60,24 @@ describe('dependency direction', () => {
     expect(v.join('\n')).toMatch(re);
   });
 
-  it('lets any package use the testkit as a devDependency', () => {
+  it('lets any package use testenv as a devDependency', () => {
     const v = checkGraph([
-      pkg('@bmx7/codec', [], { devDeps: ['@bmx7/testkit'], testImports: ['@bmx7/testkit'] }),
-      pkg('@bmx7/testkit'),
+      pkg('@bmx7/codec', [], { devDeps: ['@bmx7/testenv'], testImports: ['@bmx7/testenv'] }),
+      pkg('@bmx7/testenv'),
     ]);
     expect(v).toEqual([]);
+  });
+
+  it('rejects a devDependency on testkit that closes a cycle', () => {
+    const v = checkGraph([
+      pkg('@bmx7/codec'),
+      pkg('@bmx7/crypto'),
+      pkg('@bmx7/core', ['@bmx7/codec'], { devDeps: ['@bmx7/testkit'] }),
+      pkg('@bmx7/testkit', ['@bmx7/core']),
+      pkg('@bmx7/plugin-tun', ['@bmx7/core'], { devDeps: ['@bmx7/testkit'] }),
+    ]);
+    expect(v.join('\n')).toMatch(/cycle.*@bmx7\/core -> @bmx7\/testkit -> @bmx7\/core/);
+    expect(v).toHaveLength(1);
   });
 
   it('finds static, re-export and dynamic imports, subpaths included', () => {

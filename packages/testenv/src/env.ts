@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { describe } from 'vitest';
 
 const here = dirname(fileURLToPath(import.meta.url));
-/** The repository root (this file is packages/testkit/{src,dist}/env.*). */
+/** The repository root (this file is packages/testenv/{src,dist}/env.*). */
 export const repoRoot = join(here, '..', '..', '..');
 
 /** Absolute path of a file in fixtures/bmx7-ref (captures of the reference daemon, its test keys). */
