@@ -1,0 +1,5 @@
+export * from './args.js';
+export * from './config.js';
+export * from './errors.js';
+export * from './option-data.js';
+export * from './options.js';
