@@ -1,0 +1,15 @@
+/**
+ * @bmx7/codec: the BMX7 wire format (compatibility version 21) as pure functions over
+ * Uint8Array. See README.md for the API overview and bmx7-wire.md (section 4) for the
+ * protocol.
+ */
+export * from './bytes.js';
+export * from './constants.js';
+export * from './description.js';
+export * from './frames.js';
+export * from './header.js';
+export * from './numbers.js';
+export * from './packet.js';
+export * from './pcap.js';
+export * from './result.js';
+export * from './tlv.js';
