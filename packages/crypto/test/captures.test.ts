@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { fixture } from '@bmx7/testenv/env';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { contentHash, sha224 } from '../src/hash.js';
-import { ip6ToString, nodeIdOf, primaryAddress, shortId } from '../src/identity.js';
+import { ip6ToString, nodeIdOf, primaryAddress, shortId, tunnelEndpointAddress } from '../src/identity.js';
 import { createChainVerifier, findChainSqn } from '../src/ogm-chain.js';
 import { loadNodeKey, type RsaPrivateKey, rsaKeyToDer } from '../src/rsa.js';
 import { packetDigest, signDescription, verifyDescription, verifyPacketRsa } from '../src/signatures.js';
@@ -17,6 +17,7 @@ import { type Capture, type Description, findDescription, hex, readCapture, reso
 const NAMES = ['startup.pcap', 'line3.pcap', 'tun.pcap', 'rsalink.pcap'] as const;
 const NODE_PUBKEY = 1;
 const RSA_LINK_PUBKEY = 5;
+const HNA6 = 15;
 
 // fixtures/bmx7-ref/README.md
 const NODES = {
@@ -153,6 +154,34 @@ describe('descriptions in the captures', () => {
     }
     expect(chunks).toBeGreaterThan(0);
     expect(expanded).toBeGreaterThan(50);
+  });
+});
+
+describe('addresses in the captured descriptions', () => {
+  it('the first HNA6 entry is the primary address; tunnel endpoints are fd71… (tun.pcap)', () => {
+    let primaries = 0;
+    let endpoints = 0;
+    for (const c of all) {
+      for (const d of c.descriptions) {
+        const ref = refOf(d, HNA6);
+        const data = ref ? resolveRef(ref, contents) : d.inline.get(HNA6);
+        if (!data) continue;
+        const entries = [];
+        for (let o = 0; o + 18 <= data.length; o += 18) {
+          entries.push({ len: data[o]!, flags: data[o + 1]!, addr: data.subarray(o + 2, o + 18) });
+        }
+        expect(entries[0]).toMatchObject({ len: 128, flags: 0 });
+        expect(ip6ToString(entries[0]!.addr)).toBe(ip6ToString(primaryAddress(d.nodeId)));
+        primaries++;
+        let tun = 0;
+        for (const e of entries.slice(1).filter((x) => x.flags === 1)) {
+          expect(ip6ToString(e.addr)).toBe(ip6ToString(tunnelEndpointAddress(d.nodeId, tun++)));
+          endpoints++;
+        }
+      }
+    }
+    expect(primaries).toBeGreaterThanOrEqual(20);
+    expect(endpoints).toBeGreaterThanOrEqual(1);
   });
 });
 
