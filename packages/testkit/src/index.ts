@@ -1,0 +1,51 @@
+export type { RouteReport, RouteView } from './checks.js';
+export { checkRoutes } from './checks.js';
+export type { ClockScope, RunUntilIdleOptions, RunUntilOptions, VirtualClock } from './clock.js';
+export { createVirtualClock } from './clock.js';
+export type { RouteProblem, TestkitErrorCode } from './errors.js';
+export { describeProblem, RoutingCheckError, SimTimeoutError, TestkitError } from './errors.js';
+export { canonicalIPv6, formatIPv6, parseIPv6 } from './ipv6.js';
+export type { LogLine, MemoryLogger, MemoryLoggerInit } from './logger.js';
+export { createMemoryLogger, formatLogLine } from './logger.js';
+export type {
+  DirectedLink,
+  Endpoint,
+  LinkCounters,
+  LinkParams,
+  NodeCounters,
+  PacketEvent,
+  Receiver,
+  Segment,
+  SimIface,
+  SimNetwork,
+  SimNetworkInit,
+} from './network.js';
+export { createSimNetwork, DEFAULT_LINK_PARAMS, MAX_DATAGRAM } from './network.js';
+export type { SeededRandom } from './random.js';
+export { createSeededRandom } from './random.js';
+export type { MemoryRoutes, MemoryRoutesInit, RouteChange } from './routes.js';
+export { createMemoryRoutes } from './routes.js';
+export type {
+  EngineFactory,
+  SimInstance,
+  SimNode,
+  SimNodeContext,
+  Simulation,
+  SimulationInit,
+  TopologyOptions,
+  WaitConvergedOptions,
+} from './simulation.js';
+export { createSimulation } from './simulation.js';
+export type { MemoryStorage } from './storage.js';
+export { createMemoryStorage } from './storage.js';
+export type { Edge, GeometricTopology, Topology } from './topology.js';
+export {
+  gridTopology,
+  isConnected,
+  lineTopology,
+  nodeNames,
+  randomGeometricTopology,
+  ringTopology,
+} from './topology.js';
+export type { ToyEngine, ToyEngineInit, ToyRoute } from './toy-engine.js';
+export { createToyEngine } from './toy-engine.js';
