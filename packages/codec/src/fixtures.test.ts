@@ -1,18 +1,7 @@
-import { readFileSync } from 'node:fs';
-import { fixture } from '@bmx7/testenv/env';
 import { describe, expect, it } from 'vitest';
+import { CAPTURES, datagrams } from '../test/fixtures.js';
 import { bytesEqual } from './bytes.js';
-import { BMX7_PORT } from './constants.js';
 import { decodePacket, encodePacket } from './packet.js';
-import { readCapture, type Udp6Datagram, udp6Datagrams } from './pcap.js';
-
-export const CAPTURES = ['startup.pcap', 'line3.pcap', 'tun.pcap', 'rsalink.pcap'] as const;
-
-export function datagrams(name: string): Udp6Datagram[] {
-  const cap = readCapture(new Uint8Array(readFileSync(fixture(name))));
-  if (!cap.ok) throw new Error(cap.reason);
-  return udp6Datagrams(cap.value, BMX7_PORT);
-}
 
 describe.each(CAPTURES)('reference capture %s', (name) => {
   const ds = datagrams(name);

@@ -5,6 +5,7 @@
  */
 export * from './bytes.js';
 export * from './constants.js';
+export * from './content.js';
 export * from './description.js';
 export * from './frames.js';
 export * from './header.js';
