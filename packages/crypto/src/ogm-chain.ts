@@ -8,7 +8,7 @@
 import { randomBytes } from 'node:crypto';
 import { requireBytes } from './bytes.js';
 import { CryptoInputError } from './errors.js';
-import { SHA112_LEN, SHA224_LEN, sha224, timingSafeEqual } from './hash.js';
+import { SHA112_LEN, SHA224_LEN, sha224 } from './hash.js';
 
 /** The reference's default `ogmSqnRange`. */
 export const DEFAULT_OGM_SQN_RANGE = 6000;
@@ -159,6 +159,16 @@ export function ogmChainLink(chain: OgmChain, sqn: number): Uint8Array {
   return chain[LINKS].slice(sqn * SHA112_LEN, (sqn + 1) * SHA112_LEN);
 }
 
+/**
+ * Link comparison in the search. Plain, not constant-time: both sides are public (chainOgm was on
+ * the wire, link(maxRcvd) and the anchor derive from it and the description), and the search runs
+ * up to 2 · range comparisons.
+ */
+function equal14(a: Uint8Array, b: Uint8Array): boolean {
+  for (let i = 0; i < SHA112_LEN; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
 function xor14(a: Uint8Array, c: Uint8Array): Uint8Array {
   const out = new Uint8Array(SHA112_LEN);
   for (let i = 0; i < SHA112_LEN; i++) out[i] = a[i]! ^ c[i]!;
@@ -242,7 +252,7 @@ export function findChainSqn(
   const down = Uint8Array.from(v.linkMaxRcvd);
   const half = Math.floor(v.maxRcvd / 2);
   for (let off = 0; off <= maxDev; ) {
-    if (off + v.maxRcvd <= v.range && timingSafeEqual(up, v.linkMaxRcvd)) {
+    if (off + v.maxRcvd <= v.range && equal14(up, v.linkMaxRcvd)) {
       if (off) {
         v.linkMaxRcvd = start;
         v.maxRcvd += off;
@@ -252,9 +262,9 @@ export function findChainSqn(
     if (v.maxRcvd > 0) {
       if (off < half) {
         stepper.step(down, down);
-        if (timingSafeEqual(down, start)) return v.maxRcvd - (off + 1);
+        if (equal14(down, start)) return v.maxRcvd - (off + 1);
       }
-      if (off <= half && timingSafeEqual(up, v.anchorLink)) return off;
+      if (off <= half && equal14(up, v.anchorLink)) return off;
     }
     off++;
     if (off + v.maxRcvd <= v.range || off <= half) stepper.step(up, up);
