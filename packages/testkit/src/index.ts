@@ -5,6 +5,8 @@ export { createVirtualClock } from './clock.js';
 export type { RouteProblem, TestkitErrorCode } from './errors.js';
 export { describeProblem, RoutingCheckError, SimTimeoutError, TestkitError } from './errors.js';
 export { canonicalIPv6, formatIPv6, parseIPv6 } from './ipv6.js';
+export type { TestKeyOptions } from './keys.js';
+export { defaultKeyCacheDir, testRsaKey } from './keys.js';
 export type { LogLine, MemoryLogger, MemoryLoggerInit } from './logger.js';
 export { createMemoryLogger, formatLogLine } from './logger.js';
 export type {
