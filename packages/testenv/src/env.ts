@@ -50,14 +50,19 @@ function probeNetns(): string | undefined {
 export type KernelFeature = 'wireguard' | 'ip6tnl';
 const kernelReasons = new Map<KernelFeature, string | null>();
 
-/** Why a kernel feature is unavailable, or undefined when the running kernel has it. */
+/**
+ * Why a kernel feature is unavailable, or undefined when the running kernel has it. Where
+ * BMX7_REQUIRE_KERNEL=1 (infra/vm sets it inside the VM) a missing feature throws instead: the
+ * kernel group must never skip there.
+ */
 export function kernelSkipReason(feature: KernelFeature): string | undefined {
-  const ns = netnsSkipReason();
-  if (ns) return ns;
-  let reason = kernelReasons.get(feature);
+  let reason = netnsSkipReason() ?? kernelReasons.get(feature);
   if (reason === undefined) {
     reason = probeKernel(feature) ?? null;
     kernelReasons.set(feature, reason);
+  }
+  if (reason && process.env.BMX7_REQUIRE_KERNEL === '1') {
+    throw new Error(`BMX7_REQUIRE_KERNEL=1 but kernel tests cannot run: ${feature}: ${reason}`);
   }
   return reason ?? undefined;
 }
@@ -89,7 +94,10 @@ export function describeNetns(name: string, fn: () => void): void {
   else describe(name, fn);
 }
 
-/** A suite of the kernel group: skipped, with the reason, where the running kernel lacks a feature. */
+/**
+ * A suite of the kernel group: skipped, with the reason, where the running kernel lacks a feature;
+ * throws instead where BMX7_REQUIRE_KERNEL=1 (see kernelSkipReason).
+ */
 export function describeKernel(name: string, features: KernelFeature[], fn: () => void): void {
   const reason = features.map(kernelSkipReason).find((r) => r !== undefined);
   if (reason) describe.skip(`${name} [skipped: ${reason}]`, fn);
