@@ -1,5 +1,6 @@
 export * from './args.js';
 export * from './config.js';
+export * from './ctl.js';
 export * from './errors.js';
 export * from './legacy.js';
 export * from './option-data.js';

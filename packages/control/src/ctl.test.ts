@@ -1,0 +1,160 @@
+import { describe, expect, it } from 'vitest';
+import { type CtlInvocation, parseCtlArgs } from './ctl.js';
+import { EXIT_NO_DAEMON, EXIT_OK, EXIT_REFUSED, EXIT_USAGE } from './errors.js';
+import type { RequestBody } from './protocol.js';
+
+const split = (s: string) => s.split(' ').filter((w) => w.length > 0);
+const reqs = (s: string): readonly RequestBody[] => {
+  const r = parseCtlArgs(split(s));
+  if (r.kind !== 'request') throw new Error(`${s}: ${JSON.stringify(r)}`);
+  return r.requests;
+};
+const show = (table: string, relevance?: 0 | 1 | 2): RequestBody => ({
+  op: 'show',
+  args: relevance === undefined ? { table } : { table, relevance },
+});
+const set = (...argv: string[]): RequestBody => ({ op: 'set', args: { argv } });
+
+describe('bmx7ctl front end: the reference syntax', () => {
+  const cases: [string, RequestBody[]][] = [
+    ['-c show=originators', [show('originators')]],
+    ['-c show=originators /r=0', [show('originators', 0)]],
+    ['-c show originators', [show('originators')]],
+    ['-c list=links /r=1', [show('links', 1)]],
+    ['-c -s links', [show('links')]],
+    ['-c status links', [show('status'), show('links')]],
+    ['-c tunnels /r=0', [show('tunnels', 0)]],
+    ['-cd3', [{ op: 'subscribe', args: { level: 3 } }]],
+    ['-c -d 8', [{ op: 'subscribe', args: { level: 8 } }]],
+    ['-c debug=0', [{ op: 'subscribe', args: { level: 0 } }]],
+    ['-c dev=eth2', [set('dev=eth2')]],
+    ['-c dev=-eth2', [set('dev=-eth2')]],
+    ['-c --dev eth2 /channel 6', [set('dev=eth2', '/channel=6')]],
+    [
+      '-c dev=eth2 /channel=6 txAvgInterval=- show=interfaces',
+      [set('dev=eth2', '/channel=6', 'txAvgInterval=-'), show('interfaces')],
+    ],
+    ['-c tunOut=inet /network=0.0.0.0/0', [set('tunOut=inet', '/network=0.0.0.0/0')]],
+    ['-c flushAll', [set('flushAll')]],
+    ['-c wgDev=wg0 /port=51820', [set('wgDev=wg0', '/port=51820')]],
+    ['-c parameters', [{ op: 'parameters', args: {} }]],
+    ['-cp', [{ op: 'parameters', args: {} }]],
+    ['-cv', [{ op: 'version', args: {} }]],
+    ['-c help /r=0', [{ op: 'help', args: { verbose: false, relevance: 0 } }]],
+    ['-c -H', [{ op: 'help', args: { verbose: true } }]],
+    ['-c descriptions /type=16 /name=n1', [{ op: 'descriptions', args: { type: 16, name: 'n1' } }]],
+    ['-c test dev=eth3', [{ op: 'set', args: { argv: ['dev=eth3'], test: true } }]],
+    ['-c dev=eth2 test dev=eth3', [set('dev=eth2'), { op: 'set', args: { argv: ['dev=eth3'], test: true } }]],
+    ['connect show=links', [show('links')]],
+    ['--connect status', [show('status')]],
+    ['dev=eth2', [set('dev=eth2')]],
+    ['-d3', [{ op: 'subscribe', args: { level: 3 } }]],
+  ];
+  it.each(cases)('%s', (argv, want) => {
+    expect(reqs(argv)).toEqual(want);
+  });
+
+  it('client settings before -c: -l, runtimeDir, loopInterval', () => {
+    expect(parseCtlArgs(split('-lc status links'))).toEqual({
+      kind: 'request',
+      requests: [show('status'), show('links')],
+      loop: 1000,
+      json: false,
+      follow: false,
+    });
+    expect(parseCtlArgs(split('runtimeDir=/tmp/r loopMode loopInterval=500 -c status'))).toMatchObject({
+      kind: 'request',
+      runtimeDir: '/tmp/r',
+      loop: 500,
+    });
+    expect(parseCtlArgs(split('-cd3'))).toMatchObject({ follow: true });
+  });
+});
+
+describe('bmx7ctl front end: plain subcommands and client flags', () => {
+  const cases: [string, RequestBody[]][] = [
+    ['show originators', [show('originators')]],
+    ['show originators /r=0', [show('originators', 0)]],
+    ['show originators -r 0', [show('originators', 0)]],
+    ['show originators --relevance=1', [show('originators', 1)]],
+    ['list keys', [show('keys')]],
+    ['show topology', [show('topology')]],
+    ['show myPluginTable', [show('myPluginTable')]],
+    ['originators', [show('originators')]],
+    ['links /r=0', [show('links', 0)]],
+    ['status interfaces', [show('status'), show('interfaces')]],
+    ['parameters', [{ op: 'parameters', args: {} }]],
+    ['version', [{ op: 'version', args: {} }]],
+    ['get ogminterval', [{ op: 'get', args: { name: 'ogmInterval' } }]],
+    ['get wgPort', [{ op: 'get', args: { name: 'wgPort' } }]],
+    ['set dev=eth2', [set('dev=eth2')]],
+    ['set dev=eth2 /channel=6 ogmInterval=3000', [set('dev=eth2', '/channel=6', 'ogmInterval=3000')]],
+    ['set dev=-eth2', [set('dev=-eth2')]],
+    ['test ogmInterval=3000', [{ op: 'set', args: { argv: ['ogmInterval=3000'], test: true } }]],
+    ['log', [{ op: 'subscribe', args: { level: 3 } }]],
+    ['log 8', [{ op: 'subscribe', args: { level: 8 } }]],
+    ['help', [{ op: 'help', args: { verbose: false } }]],
+    ['help verbose /r=0', [{ op: 'help', args: { verbose: true, relevance: 0 } }]],
+    ['descriptions /name=n1', [{ op: 'descriptions', args: { name: 'n1' } }]],
+  ];
+  it.each(cases)('%s', (argv, want) => {
+    expect(reqs(argv)).toEqual(want);
+  });
+
+  it('--json, --runtime-dir, --loop, --interval anywhere before the command', () => {
+    expect(parseCtlArgs(split('--json show links'))).toMatchObject({ kind: 'request', json: true });
+    expect(parseCtlArgs(split('--runtime-dir /tmp/x --json -c show=links'))).toMatchObject({
+      runtimeDir: '/tmp/x',
+      json: true,
+    });
+    expect(parseCtlArgs(split('--runtime-dir=/tmp/y status'))).toMatchObject({ runtimeDir: '/tmp/y' });
+    expect(parseCtlArgs(split('--loop --interval 200 status'))).toMatchObject({ loop: 200 });
+  });
+
+  it('dump is passed through, help is local', () => {
+    expect(parseCtlArgs(split('--json dump a.pcap b.pcap'))).toEqual({
+      kind: 'dump',
+      args: ['a.pcap', 'b.pcap'],
+      json: true,
+    });
+    expect(parseCtlArgs(['--help']).kind).toBe('help');
+    expect(parseCtlArgs(['-h']).kind).toBe('help');
+    expect(parseCtlArgs(split('-c -h'))).toMatchObject({ kind: 'request', requests: [{ op: 'help' }] });
+  });
+});
+
+describe('bmx7ctl front end: usage errors (exit status 2) name the problem', () => {
+  const cases: [string, RegExp][] = [
+    ['', /no command/],
+    ['-c', /nothing to send/],
+    ['-c ogmInterval=1', /ogmInterval: 1 is out of range 200\.\.60000/],
+    ['set ogmInterval=abc', /ogmInterval: "abc" is not an integer/],
+    ['set', /set: options missing/],
+    ['-c nodeRsaKey=6', /nodeRsaKey: can only be set at start/],
+    ['-c -Z', /-Z: unknown option/],
+    ['-c dev=eth1 /bogus=1', /unknown child option \/bogus/],
+    ['show', /table name missing/],
+    ['show links /r=5', /relevance must be 0, 1 or 2/],
+    ['show links extra', /unexpected "extra"/],
+    ['log 99', /level must be 0\.\.12/],
+    ['-l -cd3', /cannot be combined/],
+    ['hostname=x -c status', /connect: must appear earlier in the command sequence/],
+    ['debug=3 -c status', /debug: only runtimeDir, loopMode \(-l\) and loopInterval may come before -c/],
+    ['get', /give one option name/],
+    ['dump', /file missing/],
+    ['--interval abc status', /not a number/],
+    ['--interval 5 status', /out of range/],
+    ['--runtime-dir', /directory missing/],
+    ['-c test', /nothing to check/],
+    ['parameters x', /takes no arguments/],
+  ];
+  it.each(cases)('%j', (argv, message) => {
+    const r: CtlInvocation = parseCtlArgs(split(argv));
+    expect(r.kind).toBe('usage-error');
+    if (r.kind === 'usage-error') expect(r.message).toMatch(message);
+  });
+
+  it('exit statuses are the ones issue 6 fixes', () => {
+    expect([EXIT_OK, EXIT_REFUSED, EXIT_USAGE, EXIT_NO_DAEMON]).toEqual([0, 1, 2, 3]);
+  });
+});
