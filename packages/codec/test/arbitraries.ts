@@ -272,7 +272,7 @@ export const descTlvs: fc.Arbitrary<DescTlv[]> = fc
   });
 
 const sigMessages: fc.Arbitrary<SignatureMessage[]> = fc.oneof(
-  fc.constant([]),
+  fc.constant([] as SignatureMessage[]),
   rsaKey.map((k) => [{ keyType: k.keyType, signature: k.key }]),
   fc.array(
     bytes(14).map((mac) => ({ keyType: 17, signature: mac })),
