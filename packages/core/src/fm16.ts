@@ -1,32 +1,21 @@
 /**
- * INTERIM: FM16 helpers until @bmx7/codec exports its number formats; then this module re-exports
- * them (bmx7-wire 4.10 "FM16"). Value = 2^(e+6) + m·2^e, 16-bit form e<<8 | m.
+ * FM16 over bigint umetrics: the engine computes metrics in bigint (exact 64-bit arithmetic as
+ * the reference does, 4.10); @bmx7/codec's number formats are used for the encoding itself.
  */
-const MAX = 257_698_037_760n;
+import {
+  fm16StepDown as codecStepDown,
+  umetricToFm16 as codecToFm16,
+  fm16ToUmetric,
+  isFm16Valid,
+} from '@bmx7/codec';
 
 export function umetricFromFm16(fm: number): bigint {
-  const e = BigInt(fm >> 8);
-  const m = BigInt(fm & 0xff);
-  return (1n << (e + 6n)) + (m << e);
+  return BigInt(fm16ToUmetric(fm));
 }
 
 export function umetricToFm16(v: bigint): number {
-  if (v < 65n) return 0;
-  if (v >= MAX) return (31 << 8) | 56;
-  const e = v.toString(2).length - 1 - 6;
-  return (e << 8) | Number((v >> BigInt(e)) & 63n);
+  return codecToFm16(Number(v));
 }
 
-export function fm16StepDown(fm: number): number {
-  const e = fm >> 8;
-  const m = fm & 0xff;
-  if (m) return (e << 8) | (m - 1);
-  if (e) return ((e - 1) << 8) | 63;
-  return fm;
-}
-
-export function fm16Valid(fm: number): boolean {
-  const e = fm >> 8;
-  const m = fm & 0xff;
-  return m <= 63 && (e < 31 || (e === 31 && m <= 56));
-}
+export const fm16StepDown = codecStepDown;
+export const fm16Valid = isFm16Valid;

@@ -1,0 +1,156 @@
+/**
+ * Engine configuration: the reference's option defaults (bmx7-wire 4.12, 5.4). Every timing is
+ * configurable; `createEngine(init)` merges `init` over these defaults.
+ */
+import type { RsaPrivateKey } from '@bmx7/crypto';
+import { DEFAULT_METRIC_PARAMS, type MetricParams } from './metrics.js';
+
+/** Trust levels of `setTrustedNode` (4.11): 0 none … 3; ≥ 2 is "friend". */
+export interface TrustedNode {
+  /** Node id in hex (56 hex digits). */
+  id: string;
+  trust: number;
+  support: number;
+}
+
+export interface EngineInit {
+  /** The node's RSA key (nodeRsaKey). Required: the daemon loads it, tests generate it. */
+  nodeKey: RsaPrivateKey;
+  /** hostname announced in the INFO TLV (≤ 63 chars). */
+  hostname?: string;
+  /** RSA link key type (linkRsaKey): 0 = none, 4–6. Default 4 (RSA1024). */
+  linkRsaKey?: number;
+  /** DHM link key type (linkDhmKey): 0 = none, 17 or 18. Default 17. */
+  linkDhmKey?: number;
+  /** A pre-made RSA link key (tests and simulations save the key generation). */
+  linkRsaKeyMaterial?: RsaPrivateKey;
+  maxDhmNeighs?: number;
+  /** Announced networks (unicastHna), e.g. "fd00:1::/64". */
+  unicastHna?: string[];
+  /** Trust configuration: when set (even empty), only listed nodes are supported (4.11). */
+  trustedNodes?: TrustedNode[];
+  describeNodeInfos?: boolean;
+  txMinInterval?: number;
+  txAvgInterval?: number;
+  txFrameInterval?: number;
+  resolveInterval?: number;
+  resolveIterations?: number;
+  descRetryInterval?: number;
+  descRetryIterations?: number;
+  maintainanceInterval?: number;
+  ogmInterval?: number;
+  ogmIntervalFactor?: number;
+  ogmSqnRange?: number;
+  ogmSqnDeviation?: number;
+  linkWindow?: number;
+  minLinkQuality?: number;
+  linkTimeout?: number;
+  idTimeout?: number;
+  /** Route metric in the kernel (1024 like the reference). */
+  routeMetric?: number;
+  /** Metric parameters announced in the METRIC TLV and used for nodes without one. */
+  metric?: Partial<MetricParams>;
+  /** linkVerification (0 skips packet signature checks). Default true. */
+  linkVerification?: boolean;
+  /** Compatibility version (21). */
+  compatibility?: number;
+}
+
+export interface EngineConfig {
+  hostname: string;
+  linkRsaKey: number;
+  linkDhmKey: number;
+  maxDhmNeighs: number;
+  unicastHna: string[];
+  trustedNodes: TrustedNode[] | undefined;
+  describeNodeInfos: boolean;
+  txMinInterval: number;
+  txAvgInterval: number;
+  txFrameInterval: number;
+  resolveInterval: number;
+  resolveIterations: number;
+  descRetryInterval: number;
+  descRetryIterations: number;
+  maintainanceInterval: number;
+  ogmInterval: number;
+  ogmIntervalFactor: number;
+  ogmSqnRange: number;
+  ogmSqnDeviation: number;
+  linkWindow: number;
+  minLinkQuality: number;
+  linkTimeout: number;
+  idTimeout: number;
+  routeMetric: number;
+  metric: MetricParams;
+  linkVerification: boolean;
+  compatibility: number;
+}
+
+export const DEFAULTS = {
+  hostname: 'bmx7d',
+  linkRsaKey: 4,
+  linkDhmKey: 17,
+  maxDhmNeighs: 17,
+  describeNodeInfos: true,
+  txMinInterval: 100,
+  txAvgInterval: 800,
+  txFrameInterval: 500,
+  resolveInterval: 200,
+  resolveIterations: 4,
+  descRetryInterval: 10000,
+  descRetryIterations: 4,
+  maintainanceInterval: 5000,
+  ogmInterval: 6000,
+  ogmIntervalFactor: 110,
+  ogmSqnRange: 6000,
+  ogmSqnDeviation: 10,
+  linkWindow: 48,
+  minLinkQuality: 25,
+  linkTimeout: 20000,
+  idTimeout: 20000,
+  routeMetric: 1024,
+  linkVerification: true,
+  compatibility: 21,
+} as const;
+
+export function resolveConfig(init: Omit<EngineInit, 'nodeKey'>): EngineConfig {
+  const pick = <K extends keyof typeof DEFAULTS>(k: K) =>
+    ((init as Record<string, unknown>)[k] ?? DEFAULTS[k]) as (typeof DEFAULTS)[K] extends boolean
+      ? boolean
+      : (typeof DEFAULTS)[K] extends number
+        ? number
+        : string;
+  return {
+    hostname: pick('hostname') as string,
+    linkRsaKey: pick('linkRsaKey') as number,
+    linkDhmKey: pick('linkDhmKey') as number,
+    maxDhmNeighs: pick('maxDhmNeighs') as number,
+    unicastHna: init.unicastHna ?? [],
+    trustedNodes: init.trustedNodes,
+    describeNodeInfos: pick('describeNodeInfos') as boolean,
+    txMinInterval: pick('txMinInterval') as number,
+    txAvgInterval: pick('txAvgInterval') as number,
+    txFrameInterval: pick('txFrameInterval') as number,
+    resolveInterval: pick('resolveInterval') as number,
+    resolveIterations: pick('resolveIterations') as number,
+    descRetryInterval: pick('descRetryInterval') as number,
+    descRetryIterations: pick('descRetryIterations') as number,
+    maintainanceInterval: pick('maintainanceInterval') as number,
+    ogmInterval: pick('ogmInterval') as number,
+    ogmIntervalFactor: pick('ogmIntervalFactor') as number,
+    ogmSqnRange: pick('ogmSqnRange') as number,
+    ogmSqnDeviation: pick('ogmSqnDeviation') as number,
+    linkWindow: pick('linkWindow') as number,
+    minLinkQuality: pick('minLinkQuality') as number,
+    linkTimeout: pick('linkTimeout') as number,
+    idTimeout: pick('idTimeout') as number,
+    routeMetric: pick('routeMetric') as number,
+    metric: {
+      ...DEFAULT_METRIC_PARAMS,
+      ...init.metric,
+      ogmIntervalSec: Math.round((pick('ogmInterval') as number) / 1000),
+    },
+    linkVerification: pick('linkVerification') as boolean,
+    compatibility: pick('compatibility') as number,
+  };
+}

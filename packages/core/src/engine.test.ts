@@ -1,0 +1,38 @@
+import { generateRsaKey } from '@bmx7/crypto';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { fixtureKey, Medium } from '../test/harness.js';
+
+const linkKey = generateRsaKey(4);
+
+describe('two engines back to back', () => {
+  let m: Medium;
+  beforeAll(() => {
+    m = new Medium();
+    m.add({ nodeKey: fixtureKey('n1'), hostname: 'n1', linkRsaKeyMaterial: linkKey }, ['eth0'], 1);
+    m.add({ nodeKey: fixtureKey('n2'), hostname: 'n2', linkRsaKeyMaterial: linkKey }, ['eth0'], 2);
+    m.connect(0, 'eth0', 1, 'eth0');
+    for (const n of m.nodes) n.engine.start();
+    m.run(12_000);
+  });
+
+  it('exchange descriptions and become neighbours with verified packets', () => {
+    const [a, b] = m.nodes;
+    expect(a!.engine.keyState(b!.engine.nodeId)).toBe('neighbor');
+    expect(b!.engine.keyState(a!.engine.nodeId)).toBe('neighbor');
+    expect(a!.engine.counters().rxVerified).toBeGreaterThan(5);
+  });
+
+  it('install host routes to each other within 12 s', () => {
+    const [a, b] = m.nodes;
+    expect([...a!.routes.keys()]).toEqual([`${b!.engine.primaryIp}/128`]);
+    expect([...b!.routes.keys()]).toEqual([`${a!.engine.primaryIp}/128`]);
+    expect(a!.routes.get(`${b!.engine.primaryIp}/128`)!.via).toBe('fe80::2:1');
+  });
+
+  it('link quality is ok both ways', () => {
+    const rows = m.nodes[0]!.engine.show('links');
+    expect(rows).toHaveLength(1);
+    expect(Number(rows[0]!.rq)).toBeGreaterThanOrEqual(25);
+    expect(Number(rows[0]!.tq)).toBeGreaterThanOrEqual(25);
+  });
+});

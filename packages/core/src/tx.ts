@@ -1,0 +1,241 @@
+/**
+ * Transmission (bmx7-wire 4.1 "Packet assembly", 4.3 table): tx tasks with tries and intervals,
+ * merged into frames by (type, group) and packed into packets per interface; unsigned types (< 8)
+ * in packets of their own, everything else behind SIGNATURE + OGM_AGG_SQN.
+ */
+import {
+  type ContentReqFrame,
+  type DescReqFrame,
+  encodeFrame,
+  encodePacketLayout,
+  type Frame,
+  fillSignatureMessages,
+  type HelloReply,
+  type IidAdv,
+  type IidReqFrame,
+  type OgmReqFrame,
+  packetHeader,
+  type SignatureFrame,
+  type SignatureMessage,
+  signedRegion,
+} from '@bmx7/codec';
+
+/** Frames area of a packet (1232 − 30). */
+export const FRAMES_MAX = 1202;
+/** Requests per merged frame, keeping each frame well below a packet. */
+const MSGS_PER_FRAME = 40;
+
+export type TaskMessage =
+  | { kind: 'frame'; frame: Frame }
+  | { kind: 'reply'; msg: HelloReply }
+  | { kind: 'iidAdv'; msg: IidAdv }
+  | { kind: 'ogmReq'; sqn: number }
+  | { kind: 'iidReq'; iid: number }
+  | { kind: 'descReq'; id: Uint8Array }
+  | { kind: 'contentReq'; hash: Uint8Array };
+
+export interface TxTask {
+  type: number;
+  ifname: string;
+  /** Destination node id of a request / the neighbour of a HELLO_REPLY (empty when none). */
+  group: Uint8Array | undefined;
+  /** Identity within (type, ifname, group). */
+  key: string;
+  tries: number;
+  interval: number;
+  due: number;
+  /** Re-checks the task right before sending; undefined = no longer needed (4.3). */
+  produce(): TaskMessage | undefined;
+}
+
+export class TxQueue {
+  readonly tasks = new Map<string, TxTask>();
+  readonly limitPerIf: number;
+  readonly #countPerIf = new Map<string, number>();
+
+  constructor(limitPerIf = 200) {
+    this.limitPerIf = limitPerIf;
+  }
+
+  /** Schedules a task; an identical pending task only gets its tries refreshed (4.3). */
+  add(t: TxTask): void {
+    const id = `${t.ifname}|${t.type}|${t.group ? Buffer.from(t.group).toString('hex') : ''}|${t.key}`;
+    const cur = this.tasks.get(id);
+    if (cur) {
+      cur.tries = Math.max(cur.tries, t.tries);
+      cur.produce = t.produce;
+      if (t.due < cur.due) cur.due = t.due;
+      return;
+    }
+    const n = this.#countPerIf.get(t.ifname) ?? 0;
+    if (n >= this.limitPerIf) return;
+    this.#countPerIf.set(t.ifname, n + 1);
+    this.tasks.set(id, t);
+  }
+
+  nextDue(): number {
+    let d = Infinity;
+    for (const t of this.tasks.values()) if (t.due < d) d = t.due;
+    return d;
+  }
+
+  /** Takes the messages of all due tasks, per interface; re-arms tasks with tries left. */
+  takeDue(now: number): Map<string, Array<{ task: TxTask; msg: TaskMessage }>> {
+    const out = new Map<string, Array<{ task: TxTask; msg: TaskMessage }>>();
+    for (const [id, t] of this.tasks) {
+      if (t.due > now) continue;
+      const msg = t.produce();
+      t.tries--;
+      if (!msg || t.tries <= 0) {
+        this.tasks.delete(id);
+        this.#countPerIf.set(t.ifname, (this.#countPerIf.get(t.ifname) ?? 1) - 1);
+      } else t.due = now + t.interval;
+      if (!msg) continue;
+      let l = out.get(t.ifname);
+      if (!l) {
+        l = [];
+        out.set(t.ifname, l);
+      }
+      l.push({ task: t, msg });
+    }
+    return out;
+  }
+
+  dropInterface(ifname: string): void {
+    for (const [id, t] of this.tasks) if (t.ifname === ifname) this.tasks.delete(id);
+    this.#countPerIf.delete(ifname);
+  }
+
+  clear(): void {
+    this.tasks.clear();
+    this.#countPerIf.clear();
+  }
+}
+
+const groupHex = (g: Uint8Array | undefined) => (g ? Buffer.from(g).toString('hex') : '');
+
+/** Merges task messages into frames: equal (type, group) → one frame with several messages. */
+export function mergeFrames(items: Array<{ task: TxTask; msg: TaskMessage }>): Frame[] {
+  const frames: Frame[] = [];
+  const merged = new Map<string, { type: number; group: Uint8Array | undefined; msgs: TaskMessage[] }>();
+  for (const { task, msg } of items) {
+    if (msg.kind === 'frame') {
+      frames.push(msg.frame);
+      continue;
+    }
+    const k = `${task.type}|${groupHex(task.group)}`;
+    let m = merged.get(k);
+    if (!m) {
+      m = { type: task.type, group: task.group, msgs: [] };
+      merged.set(k, m);
+    }
+    m.msgs.push(msg);
+  }
+  for (const m of merged.values()) {
+    for (let i = 0; i < m.msgs.length; i += MSGS_PER_FRAME) {
+      const part = m.msgs.slice(i, i + MSGS_PER_FRAME);
+      const dest = m.group ?? new Uint8Array(28);
+      switch (m.type) {
+        case 13:
+          frames.push({ type: 13, replies: part.map((x) => (x as { msg: HelloReply }).msg) });
+          break;
+        case 19:
+          frames.push({ type: 19, advs: part.map((x) => (x as { msg: IidAdv }).msg) });
+          break;
+        case 27:
+          frames.push({
+            type: 27,
+            dest,
+            aggSqns: part.map((x) => (x as { sqn: number }).sqn),
+          } as OgmReqFrame);
+          break;
+        case 28:
+          frames.push({ type: 28, dest, iids: part.map((x) => (x as { iid: number }).iid) } as IidReqFrame);
+          break;
+        case 29:
+          frames.push({
+            type: 29,
+            dest,
+            nodeIds: part.map((x) => (x as { id: Uint8Array }).id),
+          } as DescReqFrame);
+          break;
+        case 30:
+          frames.push({
+            type: 30,
+            dest,
+            hashes: part.map((x) => (x as { hash: Uint8Array }).hash),
+          } as ContentReqFrame);
+          break;
+      }
+    }
+  }
+  // ascending type order, stable (4.2)
+  return frames
+    .map((f, i) => ({ f, i }))
+    .sort((a, b) => a.f.type - b.f.type || a.i - b.i)
+    .map((x) => x.f);
+}
+
+export interface SignParams {
+  descSqn: number;
+  burstSqn: number;
+  devIdx: number;
+  aggMax: number;
+  aggSize: number;
+  /** Message shapes to reserve (key type, length). */
+  reserve: Array<{ keyType: number; length: number }>;
+  /** Fills the messages from the packet digest inputs (signed header and tail). */
+  sign(header: Uint8Array, tail: Uint8Array): SignatureMessage[];
+}
+
+/** Packs frames into packets (4.1): unsigned ones alone, the others behind SIGNATURE + OGM_AGG_SQN. */
+export function packPackets(nodeId: Uint8Array, frames: Frame[], sp: SignParams): Uint8Array[] {
+  const packets: Uint8Array[] = [];
+  const header = packetHeader(nodeId);
+  const unsigned = frames.filter((f) => f.type < 8);
+  const signed = frames.filter((f) => f.type > 9);
+  // unsigned packets
+  let cur: Frame[] = [];
+  let size = 0;
+  const flushUnsigned = () => {
+    if (cur.length) packets.push(encodePacketLayout(header, cur).bytes);
+    cur = [];
+    size = 0;
+  };
+  for (const f of unsigned) {
+    const n = encodeFrame(f).length;
+    if (size + n > FRAMES_MAX) flushUnsigned();
+    cur.push(f);
+    size += n;
+  }
+  flushUnsigned();
+  if (!signed.length) return packets;
+  const sigFrame: SignatureFrame = {
+    type: 8,
+    descSqn: sp.descSqn,
+    burstSqn: sp.burstSqn,
+    devIdx: sp.devIdx,
+    messages: sp.reserve.map((r) => ({ keyType: r.keyType, signature: new Uint8Array(r.length) })),
+  };
+  const aggFrame: Frame = { type: 9, max: sp.aggMax, size: sp.aggSize };
+  const base = encodeFrame(sigFrame).length + encodeFrame(aggFrame).length;
+  const flushSigned = () => {
+    if (!cur.length) return;
+    const layout = encodePacketLayout(header, [sigFrame, aggFrame, ...cur]);
+    const region = signedRegion(layout.bytes, layout)!;
+    if (sp.reserve.length)
+      fillSignatureMessages(layout.bytes, layout.signature!, sp.sign(region.header, region.tail));
+    packets.push(layout.bytes);
+    cur = [];
+    size = 0;
+  };
+  size = 0;
+  for (const f of signed) {
+    const n = encodeFrame(f).length;
+    if (base + size + n > FRAMES_MAX) flushSigned();
+    cur.push(f);
+    size += n;
+  }
+  flushSigned();
+  return packets;
+}
