@@ -200,7 +200,6 @@ describe('parseArgs: every error form names the option and the reason', () => {
     ['ipAutoPrefix=fd70::', 'init', 'bad-value', 'ipAutoPrefix', /prefix length missing/],
     ['ipAutoPrefix=fd70::/200', 'init', 'out-of-range', 'ipAutoPrefix', /out of range 0\.\.128/],
     ['ipAutoPrefix=nonsense/16', 'init', 'bad-value', 'ipAutoPrefix', /not an IP address/],
-    ['tunOut=x', 'runtime', 'missing-child', 'tunOut', /\/network is mandatory/],
     ['tunDevName=toolong', 'init', 'bad-value', 'tunDevName', /longer than 5/],
     ['hostname=a/b', 'init', 'bad-value', 'hostname', /host name/],
     ['-', 'init', 'syntax', undefined, /option name missing/],

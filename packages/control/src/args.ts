@@ -141,18 +141,6 @@ function run(words: readonly Word[], table: OptionTable, options: ParseOptions):
     if (pending === undefined) return;
     const p = pending;
     pending = undefined;
-    if (p.spec !== undefined && p.op === 'set' && p.spec.multi === true) {
-      for (const c of p.spec.children ?? []) {
-        if (c.mandatory === true && !p.children.some((x) => x.option === c.name && x.op === 'set')) {
-          throw new Fail(
-            'missing-child',
-            p.name,
-            `${p.name}=${String(p.value)}: /${c.name} is mandatory`,
-            p.line,
-          );
-        }
-      }
-    }
     const op: Operation = {
       option: p.name,
       op: p.op,
