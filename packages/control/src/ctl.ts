@@ -246,9 +246,22 @@ const relevanceOf = (op: Operation): Relevance | undefined => {
 
 /** The words the reference forwards after -c, as requests in their order. */
 function toInvocation(words: readonly string[], g: Globals, table: OptionTable): CtlInvocation {
-  if (words.length === 0) return usage('nothing to send to the daemon (e.g. -c status)');
+  const r = requestsFromWords(words, table);
+  return r.ok ? request(r.requests, g) : usage(r.message);
+}
+
+export type RequestsResult = { ok: true; requests: RequestBody[] } | { ok: false; message: string };
+
+/**
+ * A reference command stream (what follows -c, or what a reference client sends on the socket)
+ * as protocol requests in their order: queries become show/parameters/version/help/descriptions,
+ * `debug=N` a subscription, consecutive changes one `set` (check-only ones after `test` another).
+ * Options the table does not know are forwarded in `set` for the daemon to judge.
+ */
+export function requestsFromWords(words: readonly string[], table: OptionTable): RequestsResult {
+  if (words.length === 0) return { ok: false, message: 'nothing to send to the daemon (e.g. -c status)' };
   const r = parseArgs(words, table, { context: 'runtime', unknown: 'passthrough' });
-  if (!r.ok) return usage(r.error.message);
+  if (!r.ok) return { ok: false, message: r.error.message };
   const requests: RequestBody[] = [];
   let set: { argv: string[]; test: boolean } | undefined;
   const flushSet = (): void => {
@@ -270,9 +283,12 @@ function toInvocation(words: readonly string[], g: Globals, table: OptionTable):
   }
   flushSet();
   if (requests.length === 0) {
-    return r.value.test ? usage('test: nothing to check after it') : usage('nothing to send to the daemon');
+    return {
+      ok: false,
+      message: r.value.test ? 'test: nothing to check after it' : 'nothing to send to the daemon',
+    };
   }
-  return request(requests, g);
+  return { ok: true, requests };
 }
 
 /** The request for a query option, 'skip' for one that needs none, undefined for a change. */

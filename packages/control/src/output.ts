@@ -1,0 +1,87 @@
+/**
+ * What bmx7ctl prints for a reply: the reference's text, or `--json`. Pure, so the daemon can use
+ * the same code to answer a reference client in plain text.
+ */
+import type {
+  ControlError,
+  EventFrame,
+  RequestBody,
+  ResultByOp,
+  TableResult,
+  VersionInfo,
+} from './protocol.js';
+import { renderParameters, renderTable, tableToJson } from './table.js';
+
+const asRecord = (v: unknown): Record<string, unknown> =>
+  typeof v === 'object' && v !== null ? (v as Record<string, unknown>) : {};
+
+/** The text for a successful reply (empty for a `set`, as the reference prints nothing). */
+export function formatResultText(request: RequestBody, result: unknown): string {
+  switch (request.op) {
+    case 'show': {
+      const t = result as TableResult;
+      return renderTable({ name: t.table, title: t.title, columns: t.columns }, t.rows, {
+        relevance: request.args.relevance ?? 2,
+      });
+    }
+    case 'parameters':
+    case 'get':
+      return renderParameters((result as ResultByOp['parameters']).parameters);
+    case 'version':
+      return formatVersion(result as VersionInfo);
+    case 'tables':
+      return `${(result as ResultByOp['tables']).tables.join(' ')}\n`;
+    case 'help':
+      return (result as ResultByOp['help']).text;
+    case 'descriptions':
+      return (result as ResultByOp['descriptions']).descriptions
+        .map((d) => `${JSON.stringify(d, null, 2)}\n`)
+        .join('');
+    case 'set': {
+      const r = result as ResultByOp['set'];
+      return r.test ? `test: ${r.applied.map((w) => w.join(' ')).join(' ')}: ok\n` : '';
+    }
+    default:
+      return '';
+  }
+}
+
+/** The JSON value for `--json`: a table's rows as objects keyed by column name; other results as they are. */
+export function formatResultJson(request: RequestBody, result: unknown): unknown {
+  if (request.op === 'show') {
+    const t = result as TableResult;
+    const def = { name: t.table, title: t.title, columns: t.columns };
+    return { table: t.table, rows: tableToJson(def, t.rows, request.args.relevance ?? 2) };
+  }
+  return result;
+}
+
+/** `version` as the reference prints it: one line of key=value pairs. */
+export function formatVersion(v: VersionInfo): string {
+  const r = asRecord(v);
+  const keys = [
+    'version',
+    'compatibility',
+    'revision',
+    'nodeId',
+    'nodeKey',
+    'linkKeys',
+    'descSqn',
+    'primaryIp',
+    'hostname',
+  ];
+  return `${keys
+    .filter((k) => r[k] !== undefined)
+    .map((k) => `${k}=${String(r[k])}`)
+    .join(' ')}\n`;
+}
+
+/** One line for an event of a log stream. */
+export function formatEvent(e: EventFrame): string {
+  return e.event === 'dropped' ? `(${e.message})\n` : `${e.message}\n`;
+}
+
+/** The one stderr line for an error reply. */
+export function formatError(e: ControlError, program = 'bmx7ctl'): string {
+  return `${program}: ${e.message.replaceAll('\n', ' ')}\n`;
+}
