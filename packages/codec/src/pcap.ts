@@ -234,3 +234,61 @@ export function udp6Datagrams(cap: Capture, port?: number): Udp6Datagram[] {
   }
   return out;
 }
+
+/** Writes a classic little-endian microsecond pcap file (for tests, fixtures and tools). */
+export function writePcap(
+  linkType: number,
+  records: readonly { readonly time: number; readonly data: Uint8Array }[],
+): Uint8Array {
+  const n = 24 + records.reduce((a, r) => a + 16 + r.data.length, 0);
+  const b = new Uint8Array(n);
+  const dv = new DataView(b.buffer);
+  dv.setUint32(0, 0xa1b2c3d4, true);
+  dv.setUint16(4, 2, true);
+  dv.setUint16(6, 4, true);
+  dv.setUint32(16, 65535, true);
+  dv.setUint32(20, linkType, true);
+  let pos = 24;
+  for (const r of records) {
+    const sec = Math.floor(r.time);
+    dv.setUint32(pos, sec, true);
+    dv.setUint32(pos + 4, Math.round((r.time - sec) * 1e6), true);
+    dv.setUint32(pos + 8, r.data.length, true);
+    dv.setUint32(pos + 12, r.data.length, true);
+    b.set(r.data, pos + 16);
+    pos += 16 + r.data.length;
+  }
+  return b;
+}
+
+/** An IPv6 + UDP packet (hop limit 1 as BMX7 sends, UDP checksum computed). */
+export function udp6Packet(
+  src: Uint8Array,
+  dst: Uint8Array,
+  srcPort: number,
+  dstPort: number,
+  payload: Uint8Array,
+  hopLimit = 1,
+): Uint8Array {
+  const ulen = 8 + payload.length;
+  const b = new Uint8Array(40 + ulen);
+  const dv = new DataView(b.buffer);
+  b[0] = 0x60;
+  dv.setUint16(4, ulen);
+  b[6] = 17;
+  b[7] = hopLimit;
+  b.set(src, 8);
+  b.set(dst, 24);
+  dv.setUint16(40, srcPort);
+  dv.setUint16(42, dstPort);
+  dv.setUint16(44, ulen);
+  b.set(payload, 48);
+  // checksum over the pseudo header (addresses, length, next header) and the UDP datagram
+  let sum = 0;
+  for (let i = 8; i < 40; i += 2) sum += (b[i]! << 8) | b[i + 1]!;
+  sum += ulen + 17;
+  for (let i = 40; i < b.length; i += 2) sum += (b[i]! << 8) | (b[i + 1] ?? 0);
+  while (sum > 0xffff) sum = (sum & 0xffff) + Math.floor(sum / 0x10000);
+  dv.setUint16(46, ~sum & 0xffff || 0xffff);
+  return b;
+}
