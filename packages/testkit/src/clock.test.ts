@@ -147,6 +147,17 @@ describe('createVirtualClock', () => {
     }
   });
 
+  it('post schedules like schedule, without a cancel handle', () => {
+    const clock = createVirtualClock();
+    const seen: string[] = [];
+    clock.post(2, () => seen.push('post@2'));
+    clock.schedule(2, () => seen.push('schedule@2'));
+    clock.post(1, () => seen.push('post@1'));
+    expect(clock.pending).toBe(3);
+    clock.runUntilIdle();
+    expect(seen).toEqual(['post@1', 'post@2', 'schedule@2']);
+  });
+
   it('step runs one event at a time', () => {
     const clock = createVirtualClock();
     const seen: number[] = [];

@@ -35,6 +35,8 @@ export interface ClockScope {
 }
 
 export interface VirtualClock extends Clock {
+  /** Like schedule, without a cancel handle (a little cheaper: the simulator's packet deliveries). */
+  post(delayMs: Millis, fn: () => void): void;
   /** Runs every event due at or before now + ms, then sets the time to now + ms. Returns events run. */
   advance(ms: Millis): number;
   /** Runs every event due at or before `time`, then sets the time to `time` (if later). Returns events run. */
@@ -220,6 +222,9 @@ export function createVirtualClock(start: Millis = 0): VirtualClock {
   const clock: VirtualClock = {
     now: () => now,
     schedule: (delayMs, fn) => schedule(delayMs, fn),
+    post(delayMs, fn) {
+      add(delayMs, fn, NO_SCOPE);
+    },
     advance: (ms) => runTo(now + ms),
     runUntil: ((arg: Millis | (() => boolean), options?: RunUntilOptions) => {
       if (typeof arg === 'function') {

@@ -144,6 +144,24 @@ describe('createSimNetwork', () => {
     expect(seq).not.toEqual([...seq].sort((x, y) => x - y));
   });
 
+  it('on a shared segment each direction keeps its own delay', () => {
+    const { clock, net, rx, addNode } = bed();
+    for (const n of ['a', 'b', 'c', 'd']) addNode(n, 'eth0');
+    net.connect(
+      ['a', 'b', 'c', 'd'].map((node) => ({ node, iface: 'eth0' })),
+      { delayMs: 2 },
+    );
+    net.setLink('a', 'b', { delayMs: 5 }, 'forward');
+    net.send('a', 'eth0', bytes(1));
+    clock.runUntilIdle();
+    expect(rx.map((r) => `${r.node}@${r.at}`)).toEqual(['c@2', 'd@2', 'b@5']);
+    // The other direction kept the segment's delay.
+    net.send('b', 'eth0', bytes(2));
+    const t0 = clock.now();
+    clock.runUntilIdle();
+    expect(rx.slice(3).map((r) => `${r.node}@${r.at - t0}`)).toEqual(['a@2', 'c@2', 'd@2']);
+  });
+
   it('drops (and counts) on a link down, an interface down, or a detached receiver', () => {
     const { clock, net, rx, addNode } = bed();
     addNode('a', 'eth0');

@@ -162,6 +162,7 @@ interface NodeState {
 }
 
 interface MutableIface extends SimIface {
+  owner: NodeState;
   out: DirectedLink[];
   outByTarget: Map<SimIface, DirectedLink>;
 }
@@ -222,18 +223,17 @@ export function createSimNetwork(init: SimNetworkInit): SimNetwork {
   }
 
   function deliver(link: DirectedLink, payload: Uint8Array): void {
-    const to = link.to;
-    const receiver = nodes.get(to.node)?.receiver;
-    const senderCounters = nodes.get(link.from.node)!.counters;
+    const to = link.to as MutableIface;
+    const receiver = to.owner.receiver;
     if (!to.up || !receiver) {
       link.counters.dropped++;
-      senderCounters.dropped++;
+      (link.from as MutableIface).owner.counters.dropped++;
       if (listeners.size) emit({ kind: 'drop', at: clock.now(), from: link.from, to, bytes: payload.length });
       return;
     }
     link.counters.delivered++;
     link.counters.deliveredBytes += payload.length;
-    const rc = nodes.get(to.node)!.counters;
+    const rc = to.owner.counters;
     rc.rxPackets++;
     rc.rxBytes += payload.length;
     if (listeners.size)
@@ -242,13 +242,19 @@ export function createSimNetwork(init: SimNetworkInit): SimNetwork {
   }
 
   function send(nodeName: string, ifname: string, payload: Uint8Array): void {
-    const st = node(nodeName);
     const from = iface(nodeName, ifname);
+    const st = from.owner;
     const size = payload.length;
     st.counters.txPackets++;
     st.counters.txBytes += size;
     if (size > MAX_DATAGRAM) st.counters.oversize++;
     if (listeners.size) emit({ kind: 'send', at: clock.now(), from, bytes: size });
+    // One copy, taken now (the sender may reuse its buffer), shared by the receivers: engines
+    // must not modify a received payload. Copies due at the same time go out as one event,
+    // in link order, which is what separate events with consecutive sequence numbers would do.
+    let copy: Uint8Array | undefined;
+    let batch: DirectedLink[] | undefined;
+    let batchDelay = 0;
     for (const link of from.out) {
       const c = link.counters;
       c.packets++;
@@ -266,10 +272,26 @@ export function createSimNetwork(init: SimNetworkInit): SimNetwork {
         if (listeners.size) emit({ kind: 'lose', at: clock.now(), from, to: link.to, bytes: size });
         continue;
       }
-      // Each receiver gets its own copy, taken now: the sender may reuse its buffer.
-      const copy = payload.slice();
+      copy ??= payload.slice();
       const delay = p.jitterMs > 0 ? p.delayMs + random.float() * p.jitterMs : p.delayMs;
-      clock.schedule(delay, () => deliver(link, copy));
+      if (batch === undefined) {
+        batch = [link];
+        batchDelay = delay;
+      } else if (delay === batchDelay) {
+        batch.push(link);
+      } else {
+        const data = copy;
+        clock.post(delay, () => deliver(link, data));
+      }
+    }
+    if (batch !== undefined) {
+      const data = copy!;
+      const links = batch;
+      if (links.length === 1) clock.post(batchDelay, () => deliver(links[0]!, data));
+      else
+        clock.post(batchDelay, () => {
+          for (const l of links) deliver(l, data);
+        });
     }
   }
 
@@ -308,6 +330,7 @@ export function createSimNetwork(init: SimNetworkInit): SimNetwork {
       if (owners.has(linkLocal))
         throw new TestkitError('SIM_BAD_ARGUMENT', `link-local ${linkLocal} is taken`);
       const i: MutableIface = {
+        owner: st,
         node: nodeName,
         name: ifname,
         ifindex,

@@ -160,6 +160,8 @@ export interface Simulation<T extends SimInstance = SimInstance> {
   /**
    * Throws RoutingCheckError (ROUTING_LOOP) if following next hops ever revisits a node, and
    * (ROUTING_BROKEN) on dead ends or next hops that are not neighbours unless `allowDeadEnds`.
+   * A next hop is a neighbour when the route's `via` belongs to an interface that `dev` reaches
+   * now: on the same segment, the link up in that direction, both interfaces up.
    * Pairs without any route are fullyReachable's business, not this check's.
    */
   assertLoopFree(options?: { allowDeadEnds?: boolean }): void;
@@ -366,7 +368,8 @@ export function createSimulation<T extends SimInstance>(init: SimulationInit<T>)
         } catch {
           dev = undefined;
         }
-        if (!owner || !dev || !network.linkFrom(dev, owner))
+        // The next hop must be reachable now: same segment, link up in this direction, both interfaces up.
+        if (!owner || !dev || !network.adjacent(dev, owner))
           return { bad: { via: route.via, dev: route.dev } };
         return owner.node;
       },
