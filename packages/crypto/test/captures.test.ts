@@ -5,12 +5,13 @@
  */
 
 import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { fixture } from '@bmx7/testenv/env';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { contentHash, sha224 } from '../src/hash.js';
 import { ip6ToString, nodeIdOf, primaryAddress, shortId, tunnelEndpointAddress } from '../src/identity.js';
 import { createChainVerifier, findChainSqn } from '../src/ogm-chain.js';
-import { loadNodeKey, type RsaPrivateKey, rsaKeyToDer } from '../src/rsa.js';
+import { loadNodeKey, type RsaPrivateKey, rsaKeyFromDer, rsaKeyToDer } from '../src/rsa.js';
 import { packetDigest, signDescription, verifyDescription, verifyPacketRsa } from '../src/signatures.js';
 import { type Capture, type Description, findDescription, hex, readCapture, resolveRef } from './capture.js';
 import { verifyCaptures } from './verify-capture.js';
@@ -324,10 +325,54 @@ describe('the whole-capture verifier', () => {
   });
 });
 
+// test/vectors: reference captures with the other key sizes (vectors/README.md).
+const VECTORS = [
+  ['node3072-node4096-rsalink.pcap', ['node3072.der', 'node4096.der']],
+  ['node1024-node1536-dhm3072.pcap', ['node1024.der', 'node1536.der']],
+  ['node2048-node1024-rsalink.pcap', ['node2048.der', 'node1024b.der']],
+] as const;
+const vector = (name: string) => fileURLToPath(new URL(`./vectors/${name}`, import.meta.url));
+
+describe('reference captures with node keys 4-8, RSA link keys 4-6, DHM 17 and 18 (test/vectors)', () => {
+  it('verify completely: node ids, signatures, link signatures, DHM values, chain values', () => {
+    const vcaps = VECTORS.map(([p]) => readCapture(vector(p)));
+    const r = verifyCaptures(vcaps);
+    expect(r.failures).toEqual([]);
+    expect(r.unverifiable).toEqual([]);
+    expect([...r.nodeKeyTypes].sort()).toEqual([4, 5, 6, 7, 8]);
+    expect([...r.linkKeyTypes].sort()).toEqual([4, 5, 6]);
+    expect([...r.dhmKeyTypes].sort()).toEqual([17, 18]);
+    expect(r.descriptions).toBe(18);
+    expect(r.rsaPackets).toBeGreaterThanOrEqual(100);
+    expect(r.ownOgms).toBeGreaterThanOrEqual(20);
+  });
+
+  it.each(VECTORS)(
+    '%s: the reference-made keys round-trip and re-sign its descriptions identically',
+    (pcap, ders) => {
+      const c = readCapture(vector(pcap));
+      for (const der of ders) {
+        const bytes = readFileSync(vector(der));
+        const k = rsaKeyFromDer(bytes);
+        expect(hex(rsaKeyToDer(k))).toBe(bytes.toString('hex'));
+        const mine = c.descriptions.filter((d) => hex(d.nodeId) === hex(k.id));
+        expect(mine.length).toBeGreaterThan(0);
+        for (const d of mine) {
+          expect(d.signature[0]).toBe(k.type);
+          expect(hex(signDescription(k, d.signed))).toBe(hex(d.signature));
+          const bad = d.signed.slice();
+          bad[bad.length - 1]! ^= 1;
+          expect(verifyDescription(k.publicContent, d.signature, bad)).toBe(false);
+        }
+      }
+    },
+  );
+});
+
 // Further reference captures (other key sizes: node RSA types 4-8, link RSA 4-6, DHM 18) can be
 // checked the same way: BMX7_EXTRA_CAPTURES=a.pcap,b.pcap pnpm exec vitest run packages/crypto
 const extra = (process.env['BMX7_EXTRA_CAPTURES'] ?? '').split(',').filter(Boolean);
-describe.skipIf(extra.length === 0)('extra reference captures (BMX7_EXTRA_CAPTURES, not set)', () => {
+describe.skipIf(extra.length === 0)('reference captures named in BMX7_EXTRA_CAPTURES', () => {
   it('verify without failures', () => {
     const r = verifyCaptures(extra.map((p) => readCapture(p)));
     console.log(JSON.stringify({ ...r, unverifiable: r.unverifiable.length }));
