@@ -52,6 +52,12 @@ export interface EngineInit {
   metric?: Partial<MetricParams>;
   /** linkVerification (0 skips packet signature checks). Default true. */
   linkVerification?: boolean;
+  /**
+   * Passive monitoring: send nothing, keep every advertised content and description (not only
+   * wanted ones) and process OGM frames without link quality. For dissecting captures; a node in
+   * this mode never routes traffic for others.
+   */
+  listenOnly?: boolean;
   /** Compatibility version (21). */
   compatibility?: number;
 }
@@ -83,6 +89,7 @@ export interface EngineConfig {
   routeMetric: number;
   metric: MetricParams;
   linkVerification: boolean;
+  listenOnly: boolean;
   compatibility: number;
 }
 
@@ -110,6 +117,7 @@ export const DEFAULTS = {
   idTimeout: 20000,
   routeMetric: 1024,
   linkVerification: true,
+  listenOnly: false,
   compatibility: 21,
 } as const;
 
@@ -151,6 +159,7 @@ export function resolveConfig(init: Omit<EngineInit, 'nodeKey'>): EngineConfig {
       ogmIntervalSec: Math.round((pick('ogmInterval') as number) / 1000),
     },
     linkVerification: pick('linkVerification') as boolean,
+    listenOnly: pick('listenOnly') as boolean,
     compatibility: pick('compatibility') as number,
   };
 }

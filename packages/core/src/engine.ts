@@ -185,6 +185,8 @@ export interface EngineCounters {
   rxDropped: number;
   rxUnverified: number;
   rxVerified: number;
+  /** Packets dropped by packet authentication (source not in LLIP, bad RSA signature: 4.4 "failure"). */
+  rxAuthFailed: number;
   txPackets: number;
   txBytes: number;
   descRejected: number;
@@ -229,6 +231,7 @@ class BmxEngine implements Engine {
   readonly #links = new Map<string, Link>();
   readonly #content = new Map<string, ContentItem & { uses: number; since: number }>();
   readonly #wanted = new Map<string, Set<string>>();
+  readonly #heardDesc = new Map<string, { bytes: Uint8Array; from: KeyRec; ifc: Iface }>();
   readonly #iids = new IidRepo();
   #agg: AggTx<{ node: string; bytes: number; ogm: Ogm }> = newAggTx();
   #aggLastFlushed = 0;
@@ -268,6 +271,7 @@ class BmxEngine implements Engine {
     rxDropped: 0,
     rxUnverified: 0,
     rxVerified: 0,
+    rxAuthFailed: 0,
     txPackets: 0,
     txBytes: 0,
     descRejected: 0,
@@ -504,6 +508,7 @@ class BmxEngine implements Engine {
         );
         if (v === 'failure') {
           this.#cnt.rxDropped++;
+          this.#cnt.rxAuthFailed++;
           return;
         }
         verified = v;
@@ -1038,6 +1043,18 @@ class BmxEngine implements Engine {
     if (h === this.#hex) return;
     const k = this.#keys.get(h);
     // (2) key ≥ Tracked with its public key held
+    if (this.#cfg.listenOnly && (!k || !k.pubkey)) {
+      // passive monitoring: remember it until the node's public key shows up
+      this.#heardDesc.set(h, { bytes: bytes.slice(), from, ifc });
+      const kk = this.#getKey(id, true)!;
+      kk.lastRef = this.#now();
+      const c = this.#content.get(h);
+      if (!c) return;
+      kk.pubkey = c.body.slice();
+      if (kk.state < KS.TRACKED) kk.state = KS.TRACKED;
+      this.#onDescAdv(bytes, from, ifc);
+      return;
+    }
     if (!k || k.state < KS.TRACKED || !k.pubkey) return;
     const v = quick.value.version;
     // (3) descSqn ≠ 0, ≥ minimum, > pending and current
@@ -1070,6 +1087,20 @@ class BmxEngine implements Engine {
     const hash = contentHash(header, f.body);
     const h = hex(hash);
     const owners = this.#wanted.get(h);
+    if (!owners && this.#cfg.listenOnly) {
+      // passive monitoring keeps unrequested contents for descriptions still to come
+      if (!this.#content.has(h))
+        this.#content.set(h, { hash, header, body: f.body.slice(), uses: 0, since: this.#now() });
+      const k = this.#keys.get(h);
+      if (k && !k.pubkey) {
+        k.pubkey = f.body.slice();
+        if (k.state < KS.TRACKED) k.state = KS.TRACKED;
+      }
+      const held = this.#heardDesc.get(h);
+      if (held) this.#onDescAdv(held.bytes, held.from, held.ifc);
+      for (const kk of this.#keys.values()) if (kk.pending) this.#tryResolve(kk);
+      return;
+    }
     if (!owners) return; // accepted only while wanted (4.5)
     this.#wanted.delete(h);
     if (!this.#content.has(h))
@@ -1127,7 +1158,7 @@ class BmxEngine implements Engine {
     }
     // Promoted: (qualifying, or referred by IID) and resolved (4.11)
     const now = this.#now();
-    if (!(k.qualifyingUntil > now || k.iidRefCount > 0)) return false;
+    if (!(k.qualifyingUntil > now || k.iidRefCount > 0 || this.#cfg.listenOnly)) return false;
     if (!this.#supported(k.hex)) return false;
     this.#applyDesc(k);
     return true;
@@ -1610,6 +1641,7 @@ class BmxEngine implements Engine {
   }
 
   #nbLqOk(nb: Neigh): boolean {
+    if (this.#cfg.listenOnly) return true;
     const l = this.#bestTqLink(nb);
     return !!l && lqOk(l.q, this.#now(), this.#cfg.linkTimeout, this.#cfg.minLinkQuality);
   }
@@ -1817,7 +1849,7 @@ class BmxEngine implements Engine {
       if (!ifc) continue;
       const frames = mergeFrames(items.map(({ task, msg }) => ({ task, msg })));
       for (const pkt of packPackets(this.#id, frames, this.#signParams(ifc))) {
-        this.#c.datagrams.send(ifname, pkt);
+        if (!this.#cfg.listenOnly) this.#c.datagrams.send(ifname, pkt);
         this.#cnt.txPackets++;
         this.#cnt.txBytes += pkt.length;
         sent = true;
