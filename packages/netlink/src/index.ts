@@ -6,3 +6,7 @@ export * from './memory-socket.js';
 export * from './nlmsg.js';
 export * from './rtnl-link.js';
 export * from './socket.js';
+export * from './rtnl-addr.js';
+export * from './rtnl-ip.js';
+export * from './rtnl-route.js';
+export * from './rtnl-rule.js';
