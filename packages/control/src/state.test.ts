@@ -103,3 +103,17 @@ describe('renderHelp', () => {
     expect(all.length).toBeGreaterThan(short.length);
   });
 });
+
+describe('effective values', () => {
+  it('fills defaults for singles and for instance children', () => {
+    const st = must(EMPTY_CONFIG, 'ogmInterval=3000 dev=eth1 /channel=6 dev=eth2');
+    const v = effectiveValues(st, table);
+    expect(v.ogmInterval).toBe(3000);
+    expect(v.linkWindow).toBe(48);
+    expect(v.dev).toBeUndefined();
+    expect(instancesOf(st, table.get('dev') as never)).toEqual([
+      { key: 'eth1', children: { linklayer: 0, channel: 6, strictSignatures: 2, blockingSocket: 0 } },
+      { key: 'eth2', children: { linklayer: 0, channel: 255, strictSignatures: 2, blockingSocket: 0 } },
+    ]);
+  });
+});

@@ -134,3 +134,31 @@ export function parameterEntries(state: ConfigState, table: OptionTable, name?: 
   }
   return out;
 }
+
+/** Every single option's value in force (configured, else default), by name: what a daemon maps onto its engine's init. */
+export function effectiveValues(state: ConfigState, table: OptionTable): Record<string, OptionValue> {
+  const out: Record<string, OptionValue> = {};
+  for (const spec of table.all()) {
+    if (spec.multi === true || spec.type.kind === 'flag') continue;
+    const v = effectiveValue(state, spec);
+    if (v !== undefined) out[spec.name] = v;
+  }
+  return out;
+}
+
+/** The instances of a multi option with their children in force (defaults filled in). */
+export function instancesOf(
+  state: ConfigState,
+  spec: OptionSpec,
+): { key: string; children: Record<string, OptionValue> }[] {
+  const s = state.get(spec.name);
+  if (s?.kind !== 'multi') return [];
+  return [...s.instances].map(([key, given]) => {
+    const children: Record<string, OptionValue> = {};
+    for (const c of spec.children ?? []) {
+      const v = effectiveChild(given, c);
+      if (v !== undefined) children[c.name] = v;
+    }
+    return { key, children };
+  });
+}
