@@ -8,6 +8,8 @@ import {
   type ConfigState,
   EMPTY_CONFIG,
   effectiveValue,
+  effectiveValues,
+  instancesOf,
   parameterEntries,
 } from './state.js';
 import { renderParameters } from './table.js';
