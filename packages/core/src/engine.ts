@@ -1043,7 +1043,7 @@ class BmxEngine implements Engine {
     if (h === this.#hex) return;
     const k = this.#keys.get(h);
     // (2) key ≥ Tracked with its public key held
-    if (this.#cfg.listenOnly && (!k || !k.pubkey)) {
+    if (this.#cfg.listenOnly && !k?.pubkey) {
       // passive monitoring: remember it until the node's public key shows up
       this.#heardDesc.set(h, { bytes: bytes.slice(), from, ifc });
       const kk = this.#getKey(id, true)!;
