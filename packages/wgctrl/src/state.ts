@@ -4,6 +4,7 @@
  * change does to a state, as the UAPI documents it) and `diffState` (the change that turns one
  * state into another without touching equal peers).
  */
+import { createHash } from 'node:crypto';
 import { WG_KEY_LEN, wgKeyFromBase64, wgKeyToBase64, wgPublicKey } from '@bmx7/crypto';
 import {
   type Endpoint,
@@ -62,13 +63,30 @@ export const keyEq = (a: Uint8Array | null, b: Uint8Array | null) =>
   a === b || (a !== null && b !== null && a.length === b.length && a.every((x, i) => x === b[i]));
 const keyId = (k: Uint8Array) => Buffer.from(k).toString('hex');
 
+const publicKeys = new Map<string, Uint8Array>();
+/**
+ * The public key of a private key, remembered (a few dozen entries) because deriving it with
+ * noble costs about 0.7 ms and every UAPI read needs it (the UAPI does not report it).
+ */
+export function publicKeyOf(privateKey: Uint8Array): Uint8Array {
+  // Keyed by a hash, so the cache holds no private key.
+  const id = createHash('sha256').update(privateKey).digest('base64');
+  let pub = publicKeys.get(id);
+  if (!pub) {
+    pub = wgPublicKey(privateKey);
+    if (publicKeys.size >= 64) publicKeys.delete(publicKeys.keys().next().value!);
+    publicKeys.set(id, pub);
+  }
+  return pub;
+}
+
 export function emptyState(name: string): DeviceState {
   return { name, privateKey: null, publicKey: null, listenPort: 0, fwmark: 0, peers: [] };
 }
 
 /** The public view: base64 keys, no private or pre-shared key. */
 export function toWgDevice(s: DeviceState): WgDevice {
-  const pub = s.publicKey ?? (s.privateKey ? wgPublicKey(s.privateKey) : null);
+  const pub = s.publicKey ?? (s.privateKey ? publicKeyOf(s.privateKey) : null);
   const dev: WgDevice = {
     name: s.name,
     listenPort: s.listenPort,
@@ -162,51 +180,69 @@ export function validateConfig(device: string, cfg: WgDeviceConfig): Change {
   return ch;
 }
 
-const prefixId = (p: IpPrefix) => `${formatPrefix(p)}`;
+const prefixId = (p: IpPrefix) => `${p.family}:${Buffer.from(p.bytes).toString('hex')}/${p.cidr}`;
 
 /** The state a change leads to, with the UAPI's semantics (allowed IPs move to the newest owner). */
 export function applyConfig(state: DeviceState, ch: Change): DeviceState {
-  const next: DeviceState = {
-    ...state,
-    peers: ch.replacePeers ? [] : state.peers.map((p) => ({ ...p, allowedIps: [...p.allowedIps] })),
-  };
+  const next: DeviceState = { ...state, peers: [] };
   if (ch.privateKey !== undefined) {
     next.privateKey = ch.privateKey;
-    next.publicKey = ch.privateKey ? wgPublicKey(ch.privateKey) : null;
+    next.publicKey = ch.privateKey ? publicKeyOf(ch.privateKey) : null;
   }
   if (ch.listenPort !== undefined) next.listenPort = ch.listenPort;
   if (ch.fwmark !== undefined) next.fwmark = ch.fwmark;
+  // Peers by key and allowed IPs by owner, so a change of n peers costs O(n), not O(n²).
+  const peers = new Map<string, PeerState>();
+  const owner = new Map<string, PeerState>();
+  if (!ch.replacePeers) {
+    for (const p of state.peers) {
+      const copy = { ...p, allowedIps: [...p.allowedIps] };
+      peers.set(keyId(p.publicKey), copy);
+      for (const a of copy.allowedIps) owner.set(prefixId(a), copy);
+    }
+  }
+  const dropIps = (peer: PeerState) => {
+    for (const a of peer.allowedIps) if (owner.get(prefixId(a)) === peer) owner.delete(prefixId(a));
+    peer.allowedIps = [];
+  };
   for (const pc of ch.peers) {
-    const i = next.peers.findIndex((p) => keyEq(p.publicKey, pc.publicKey));
+    const id = keyId(pc.publicKey);
+    let peer = peers.get(id);
     if (pc.remove) {
-      if (i >= 0) next.peers.splice(i, 1);
+      if (peer) {
+        dropIps(peer);
+        peers.delete(id);
+      }
       continue;
     }
-    if (i < 0 && pc.updateOnly) continue;
-    const peer: PeerState =
-      i >= 0
-        ? next.peers[i]!
-        : {
-            publicKey: pc.publicKey,
-            presharedKey: null,
-            endpoint: null,
-            persistentKeepalive: 0,
-            lastHandshakeMs: 0,
-            rxBytes: 0,
-            txBytes: 0,
-            allowedIps: [],
-          };
-    if (i < 0) next.peers.push(peer);
+    if (!peer) {
+      if (pc.updateOnly) continue;
+      peer = {
+        publicKey: pc.publicKey,
+        presharedKey: null,
+        endpoint: null,
+        persistentKeepalive: 0,
+        lastHandshakeMs: 0,
+        rxBytes: 0,
+        txBytes: 0,
+        allowedIps: [],
+      };
+      peers.set(id, peer);
+    }
     if (pc.presharedKey !== undefined) peer.presharedKey = pc.presharedKey;
     if (pc.endpoint !== undefined) peer.endpoint = pc.endpoint;
     if (pc.persistentKeepalive !== undefined) peer.persistentKeepalive = pc.persistentKeepalive;
-    if (pc.replaceAllowedIps) peer.allowedIps = [];
+    if (pc.replaceAllowedIps) dropIps(peer);
     for (const a of pc.allowedIps) {
-      const id = prefixId(a);
-      for (const other of next.peers) other.allowedIps = other.allowedIps.filter((x) => prefixId(x) !== id);
+      const pid = prefixId(a);
+      const prev = owner.get(pid);
+      if (prev === peer) continue;
+      if (prev) prev.allowedIps = prev.allowedIps.filter((x) => prefixId(x) !== pid);
+      owner.set(pid, peer);
       peer.allowedIps.push(a);
     }
   }
+  next.peers = [...peers.values()];
   return next;
 }
 

@@ -6,11 +6,11 @@
  * (a request sent straight after a `set` in the same write goes unanswered: wait for each reply).
  */
 import { connect, type Socket } from 'node:net';
-import { wgKeyFromHex, wgKeyToHex, wgPublicKey } from '@bmx7/crypto';
+import { wgKeyFromHex, wgKeyToHex } from '@bmx7/crypto';
 import type { Result } from '@bmx7/netlink';
 import { formatEndpoint, formatPrefix, parseEndpoint, parsePrefix } from './addr.js';
 import { WgctrlError } from './errors.js';
-import { type Change, type DeviceState, isZeroKey, type PeerState } from './state.js';
+import { type Change, type DeviceState, isZeroKey, type PeerState, publicKeyOf } from './state.js';
 
 export const UAPI_GET = 'get=1\n\n';
 const ZERO_HEX = '0'.repeat(64);
@@ -170,7 +170,7 @@ export function decodeUapiDevice(name: string, pairs: readonly [string, string][
     }
   }
   endPeer();
-  if (dev.privateKey) dev.publicKey = wgPublicKey(dev.privateKey);
+  if (dev.privateKey) dev.publicKey = publicKeyOf(dev.privateKey);
   return { ok: true, value: dev };
 }
 
