@@ -37,6 +37,8 @@ export type ErrorCode =
   | 'unknown-table'
   | 'unsupported-protocol'
   | 'busy'
+  /** A valid request the daemon could not carry out (the system refused a change, say). */
+  | 'failed'
   | 'internal';
 
 export interface ControlError {

@@ -26,8 +26,8 @@ export type ApplyResult =
   | { ok: false; error: OptionError };
 
 /**
- * Applies the operations that change settings (`set`, `reset`, `remove`); flags (queries and
- * actions) and check-only operations leave the state alone. New instances of a multi option must
+ * Applies the operations that change settings (`set`, `reset`, `remove`); flags, queries and
+ * actions (options given only at runtime) and check-only operations leave the state alone. New instances of a multi option must
  * carry their mandatory children; removing an instance that does not exist is an error.
  */
 export function applyOperations(
@@ -46,6 +46,8 @@ export function applyOperations(
       error: new OptionError(code, `${where}${message}`, { option: op.option, line: op.line }),
     });
     if (spec === undefined) return fail('unknown-option', `${op.option}: unknown option`);
+    // queries and actions (show, flushAll, resetNode …) are carried out, not configured
+    if (spec.when === 'runtime') continue;
     if (spec.multi === true) {
       const cur = next.get(spec.name);
       const instances = new Map(cur?.kind === 'multi' ? cur.instances : []);
@@ -103,14 +105,15 @@ export function effectiveChild(children: ChildValues, child: ChildOptionSpec): O
 }
 
 /**
- * The `parameters` listing: every configured option, in table order (that is, by module), with
- * the default in parentheses as the reference prints it. With `name`, only that option.
+ * The `parameters` listing: every configured option that a config file may hold, in table order
+ * (that is, by module), with the default in parentheses as the reference prints it. With `name`,
+ * only that option (its default when it is not configured).
  */
 export function parameterEntries(state: ConfigState, table: OptionTable, name?: string): ParameterEntry[] {
   const out: ParameterEntry[] = [];
   const only = name === undefined ? undefined : table.get(name)?.name;
   for (const spec of table.all()) {
-    if (only !== undefined && spec.name !== only) continue;
+    if (only !== undefined ? spec.name !== only : !spec.config) continue;
     const s = state.get(spec.name);
     const childEntries = (children: ChildValues) =>
       (spec.children ?? [])

@@ -1,0 +1,288 @@
+/**
+ * The daemon's side of one control connection, independent of the socket: bytes in, frames out.
+ * bmx7d accepts a connection (at most MAX_CLIENTS), creates a session with its backend and a sink
+ * that writes to the socket, feeds it what it reads and fans its log out to every session.
+ * Requests are handled synchronously against the backend; a `set` is parsed, applied to a copy of
+ * the configuration, and only adopted when the whole batch is valid and the backend accepts it.
+ */
+import { formatOperation, type Operation, parseArgs } from './args.js';
+import { createConnectionDecoder } from './connection.js';
+import { requestsFromWords } from './ctl.js';
+import { renderHelp } from './help.js';
+import { encodeLegacyReply } from './legacy.js';
+import type { OptionTable } from './options.js';
+import { formatResultText } from './output.js';
+import {
+  type ControlRequest,
+  encodeFrame,
+  errorReply,
+  LIMITS,
+  MAX_CLIENTS,
+  MAX_PENDING_EVENT_BYTES,
+  okReply,
+  PROTOCOL_VERSION,
+  type Reply,
+  type RequestBody,
+  type RequestId,
+  type TableResult,
+  type VersionInfo,
+} from './protocol.js';
+import { applyOperations, type ConfigState, parameterEntries } from './state.js';
+
+export type Outcome = { ok: true } | { ok: false; message: string };
+
+/** What a session needs from the daemon. */
+export interface ControlBackend {
+  /** The option table (core, control and every plugin's options). */
+  readonly options: OptionTable;
+  /** The configuration in force. */
+  config(): ConfigState;
+  /**
+   * Adopts a configuration that `applyOperations` produced from `ops`; `changed` names the options
+   * it changed. Refusing (an interface that does not exist, say) keeps the old configuration.
+   */
+  reconfigure(next: ConfigState, changed: readonly string[], ops: readonly Operation[]): Outcome;
+  /** Carries out an action (flushAll, descUpdate, resetNode …): options given only at runtime. */
+  action(op: Operation): Outcome;
+  version(): VersionInfo;
+  tableNames(): readonly string[];
+  /** A table's columns and rows, or undefined when no module registered that name. */
+  table(name: string): TableResult | undefined;
+  descriptions(filter: { type?: number; name?: string; relevance?: 0 | 1 | 2 }): unknown[];
+}
+
+export interface SessionSink {
+  write(data: string): void;
+  /** Ends the connection after what was written. */
+  close(): void;
+  /** Bytes written but not yet sent; events are dropped above MAX_PENDING_EVENT_BYTES. */
+  pending?(): number;
+}
+
+export interface ControlSession {
+  /** Bytes read from the connection. */
+  receive(chunk: Uint8Array): void;
+  /** The peer closed its side. */
+  end(): void;
+  /** A log line of the daemon: sent when this session subscribed at `level` or above. */
+  log(level: number, message: string, time?: number): void;
+  readonly subscribed: number | undefined;
+  readonly closed: boolean;
+}
+
+export interface SessionInit {
+  /** The daemon's software version, for `hello`. */
+  readonly serverVersion: string;
+  readonly serverName?: string;
+}
+
+/** Written to a connection over MAX_CLIENTS before closing it. */
+export function busyFrame(): string {
+  return encodeFrame(errorReply(null, 'busy', `too many control connections (at most ${MAX_CLIENTS})`));
+}
+
+export function createControlSession(
+  backend: ControlBackend,
+  sink: SessionSink,
+  init: SessionInit,
+): ControlSession {
+  const decoder = createConnectionDecoder();
+  let closed = false;
+  let sub: { id: RequestId | undefined; level: number; legacy: boolean } | undefined;
+  let dropped = 0;
+
+  const close = (): void => {
+    if (closed) return;
+    closed = true;
+    sub = undefined;
+    sink.close();
+  };
+
+  const serveLegacy = (words: readonly string[]): void => {
+    const planned = requestsFromWords(words, backend.options);
+    if (!planned.ok) {
+      sink.write(encodeLegacyReply(`${planned.message}\n`));
+      close();
+      return;
+    }
+    let text = '';
+    for (const body of planned.requests) {
+      const reply = handleRequest(backend, { ...body, id: 0 } as ControlRequest, init);
+      if (!reply.ok) {
+        text += `${reply.error.message}\n`;
+        break;
+      }
+      if (body.op === 'subscribe') sub = { id: undefined, level: body.args.level, legacy: true };
+      else text += formatResultText(body as RequestBody, reply.result);
+    }
+    if (sub?.legacy === true) {
+      // the reference's -cd<N>: the log follows as text until the client leaves
+      sink.write(text.replaceAll('$', '?'));
+      return;
+    }
+    sink.write(encodeLegacyReply(text));
+    close();
+  };
+
+  return {
+    get subscribed() {
+      return sub?.level;
+    },
+    get closed() {
+      return closed;
+    },
+    receive(chunk) {
+      if (closed) return;
+      for (const ev of decoder.push(chunk)) {
+        if (closed) return;
+        switch (ev.kind) {
+          case 'error':
+            sink.write(encodeFrame(ev.reply));
+            break;
+          case 'request': {
+            const r = ev.request;
+            const reply = handleRequest(backend, r, init);
+            sink.write(encodeFrame(reply));
+            if (reply.ok && r.op === 'subscribe') sub = { id: r.id, level: r.args.level, legacy: false };
+            else if (reply.ok && r.op === 'unsubscribe') sub = undefined;
+            else if (r.op === 'quit') close();
+            break;
+          }
+          case 'legacy':
+            serveLegacy(ev.words);
+            break;
+          case 'legacy-error':
+            sink.write(encodeLegacyReply(`${ev.message}\n`));
+            close();
+            break;
+        }
+      }
+    },
+    end() {
+      if (closed) return;
+      for (const ev of decoder.end()) {
+        if (ev.kind === 'legacy') serveLegacy(ev.words);
+        else if (ev.kind === 'request') sink.write(encodeFrame(handleRequest(backend, ev.request, init)));
+        else if (ev.kind === 'error') sink.write(encodeFrame(ev.reply));
+      }
+      close();
+    },
+    log(level, message, time) {
+      if (closed || sub === undefined || level > sub.level) return;
+      if (sink.pending !== undefined && sink.pending() > MAX_PENDING_EVENT_BYTES) {
+        dropped++;
+        return;
+      }
+      if (sub.legacy) {
+        sink.write(`${message.replaceAll('$', '?')}\n`);
+        return;
+      }
+      const id = sub.id as RequestId;
+      if (dropped > 0) {
+        sink.write(
+          encodeFrame({ type: 'event', sub: id, event: 'dropped', message: `${dropped} log lines dropped` }),
+        );
+        dropped = 0;
+      }
+      sink.write(
+        encodeFrame({
+          type: 'event',
+          sub: id,
+          event: 'log',
+          level,
+          message,
+          ...(time === undefined ? {} : { time }),
+        }),
+      );
+    },
+  };
+}
+
+/** One request against the backend. Never throws: a throwing backend becomes an `internal` error. */
+export function handleRequest(backend: ControlBackend, r: ControlRequest, init: SessionInit): Reply {
+  try {
+    return dispatch(backend, r, init);
+  } catch (e) {
+    return errorReply(r.id, 'internal', `${r.op}: ${e instanceof Error ? e.message : String(e)}`);
+  }
+}
+
+function dispatch(backend: ControlBackend, r: ControlRequest, init: SessionInit): Reply {
+  switch (r.op) {
+    case 'hello':
+      if (r.args.protocol !== undefined && r.args.protocol !== PROTOCOL_VERSION) {
+        return errorReply(
+          r.id,
+          'unsupported-protocol',
+          `protocol ${r.args.protocol} not supported (this daemon speaks ${PROTOCOL_VERSION})`,
+        );
+      }
+      return okReply(r.id, {
+        protocol: PROTOCOL_VERSION,
+        server: init.serverName ?? 'bmx7d',
+        version: init.serverVersion,
+        limits: LIMITS,
+      });
+    case 'version':
+      return okReply(r.id, backend.version());
+    case 'tables':
+      return okReply(r.id, { tables: [...backend.tableNames()] });
+    case 'show': {
+      const t = backend.table(r.args.table);
+      if (t === undefined) {
+        return errorReply(
+          r.id,
+          'unknown-table',
+          `requested table ${r.args.table} must be one of: ${backend.tableNames().join(' ')}`,
+        );
+      }
+      return okReply(r.id, t);
+    }
+    case 'parameters':
+      return okReply(r.id, { parameters: parameterEntries(backend.config(), backend.options) });
+    case 'get': {
+      const spec = backend.options.get(r.args.name);
+      if (spec === undefined)
+        return errorReply(r.id, 'bad-option', `${r.args.name}: unknown option`, r.args.name);
+      return okReply(r.id, { parameters: parameterEntries(backend.config(), backend.options, spec.name) });
+    }
+    case 'set':
+      return set(backend, r.id, r.args.argv, r.args.test === true);
+    case 'descriptions':
+      return okReply(r.id, { descriptions: backend.descriptions(r.args) });
+    case 'help':
+      return okReply(r.id, {
+        text: renderHelp(backend.options, {
+          verbose: r.args.verbose === true,
+          relevance: r.args.relevance ?? 2,
+        }),
+      });
+    case 'subscribe':
+      return okReply(r.id, { level: r.args.level });
+    case 'unsubscribe':
+    case 'quit':
+      return okReply(r.id, {});
+  }
+}
+
+function set(backend: ControlBackend, id: RequestId, argv: readonly string[], test: boolean): Reply {
+  const parsed = parseArgs(argv, backend.options, { context: 'runtime' });
+  if (!parsed.ok) return errorReply(id, 'bad-option', parsed.error.message, parsed.error.option);
+  const ops = parsed.value.ops;
+  const applied = applyOperations(backend.config(), ops, backend.options);
+  if (!applied.ok) return errorReply(id, 'bad-option', applied.error.message, applied.error.option);
+  const words = ops.map(formatOperation);
+  const live = ops.filter((op) => !op.checkOnly);
+  if (test || live.length === 0) return okReply(id, { applied: words, test: true });
+  const configuring = live.filter((op) => backend.options.get(op.option)?.when !== 'runtime');
+  if (configuring.length > 0) {
+    const outcome = backend.reconfigure(applied.state, applied.changed, configuring);
+    if (!outcome.ok) return errorReply(id, 'failed', outcome.message);
+  }
+  for (const op of live) {
+    if (backend.options.get(op.option)?.when !== 'runtime') continue;
+    const outcome = backend.action(op);
+    if (!outcome.ok) return errorReply(id, 'failed', `${op.option}: ${outcome.message}`);
+  }
+  return okReply(id, { applied: words, test: parsed.value.test });
+}
