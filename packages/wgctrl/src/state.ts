@@ -323,3 +323,27 @@ export function changeIsEmpty(ch: Change): boolean {
     ch.peers.length === 0
   );
 }
+
+/**
+ * The state `syncDevice` aims at: device fields that `ch` gives, exactly the listed peers (others
+ * go), and for each listed peer exactly the allowed IPs, pre-shared key and keepalive given (absent
+ * means none); an endpoint left out keeps the current one, which WireGuard may have learnt.
+ */
+export function syncTarget(cur: DeviceState, ch: Change): DeviceState {
+  const listed = ch.peers.filter((p) => !p.remove);
+  const exact: Change = {
+    ...ch,
+    replacePeers: false,
+    peers: listed.map((p) => ({
+      ...p,
+      updateOnly: false,
+      presharedKey: p.presharedKey ?? null,
+      persistentKeepalive: p.persistentKeepalive ?? 0,
+      replaceAllowedIps: true,
+    })),
+  };
+  const next = applyConfig(cur, exact);
+  const keep = new Set(listed.map((p) => keyId(p.publicKey)));
+  next.peers = next.peers.filter((p) => keep.has(keyId(p.publicKey)));
+  return next;
+}

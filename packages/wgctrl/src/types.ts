@@ -87,6 +87,14 @@ export interface Wgctrl {
    * device back and undoes what was applied before throwing.
    */
   configureDevice(name: string, config: WgDeviceConfig): Promise<void>;
+  /**
+   * Makes the device match `config` as `wg syncconf` does, changing only what differs so that
+   * sessions of unchanged peers go on: peers not listed are removed; a listed peer gets exactly the
+   * allowed IPs, pre-shared key and keepalive given (left out means none); an endpoint left out
+   * stays as it is. Device fields left out are left alone. `replacePeers` and `updateOnly` are
+   * ignored; `remove: true` entries are simply not listed.
+   */
+  syncDevice(name: string, config: WgDeviceConfig): Promise<void>;
   createDevice(name: string, opts?: CreateDeviceOptions): Promise<void>;
   deleteDevice(name: string): Promise<void>;
   /** wireguard-go processes this controller supervises (UAPI backend). */

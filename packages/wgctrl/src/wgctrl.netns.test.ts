@@ -136,6 +136,33 @@ describeNetns('wgctrl with wireguard-go (UAPI) in two namespaces', () => {
     expect(await oracle.listDevices()).toEqual(expect.arrayContaining([devA, devB]));
   });
 
+  it('syncDevice adds and removes peers without disturbing the running session', async () => {
+    const before = (await wa.getDevice(devA)).peers[0]!;
+    const extra = keyPair().pub;
+    const sync = (more: { publicKey: string; allowedIps: string[] }[]) =>
+      wa.syncDevice(devA, {
+        peers: [
+          {
+            publicKey: B.pub,
+            presharedKey: psk,
+            allowedIps: ['10.77.9.2/32', 'fd77:9::2/128'],
+            persistentKeepalive: 25,
+          },
+          ...more,
+        ],
+      });
+    await sync([{ publicKey: extra, allowedIps: ['10.77.99.0/24'] }]);
+    let dev = await wa.getDevice(devA);
+    expect(dev.peers.map((p) => p.publicKey).sort()).toEqual([B.pub, extra].sort());
+    await sync([]);
+    dev = await wa.getDevice(devA);
+    expect(dev.peers.map((p) => p.publicKey)).toEqual([B.pub]);
+    // Peer B was never touched: same session, same endpoint, and traffic flows at once.
+    expect(dev.peers[0]!.lastHandshakeMs).toBe(before.lastHandshakeMs);
+    expect(dev.peers[0]!.endpoint).toBe(before.endpoint);
+    expect(bed.execOk(a, 'ping', ['-c', '1', '-W', '2', '10.77.9.2'])).toMatch(/1 received/);
+  });
+
   it('restarts a killed wireguard-go, reapplies the configuration, and the tunnel carries traffic again', async () => {
     const [sup] = wa.supervised();
     expect(sup).toMatchObject({ name: devA, restarts: 0 });

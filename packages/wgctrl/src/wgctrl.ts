@@ -9,7 +9,16 @@ import { existsSync } from 'node:fs';
 import type { Backend } from './backend.js';
 import { type WgBackendKind, WgctrlError } from './errors.js';
 import { createKernelBackend, kernelWireguardAvailable } from './kernel.js';
-import { applyConfig, changeIsEmpty, diffState, toWgDevice, validateConfig } from './state.js';
+import {
+  applyConfig,
+  type Change,
+  changeIsEmpty,
+  type DeviceState,
+  diffState,
+  syncTarget,
+  toWgDevice,
+  validateConfig,
+} from './state.js';
 import type { SpawnFn, SupervisorClock, SupervisorEvent } from './supervisor.js';
 import type { CreateDeviceOptions, Wgctrl, WgDevice, WgDeviceConfig } from './types.js';
 import { createUapiBackend, DEFAULT_RUN_DIR } from './uapi-backend.js';
@@ -162,6 +171,25 @@ export function wgctrlOver(backend: Backend, opts: { reconcile: boolean }): Wgct
     return p;
   };
 
+  /** Applies a change; when the device refuses it part-way, puts the device back as it was. */
+  async function applyOrRepair(name: string, before: DeviceState, change: Change): Promise<void> {
+    try {
+      await backend.apply(name, change);
+    } catch (err) {
+      if (opts.reconcile && err instanceof WgctrlError && err.code !== 'ERR_WG_NO_DEVICE') {
+        try {
+          const now = await backend.read(name);
+          const undo = diffState(now, before);
+          if (!changeIsEmpty(undo)) await backend.apply(name, undo);
+        } catch {
+          // The original error is the one to report; the device may be gone or unreachable.
+        }
+      }
+      throw err;
+    }
+    backend.applied?.(name, applyConfig(before, change));
+  }
+
   return {
     backend: backend.kind,
     async listDevices() {
@@ -177,21 +205,16 @@ export function wgctrlOver(backend: Backend, opts: { reconcile: boolean }): Wgct
         check(name);
         const change = validateConfig(name, config);
         const before = await backend.read(name);
-        try {
-          await backend.apply(name, change);
-        } catch (err) {
-          if (opts.reconcile && err instanceof WgctrlError && err.code !== 'ERR_WG_NO_DEVICE') {
-            try {
-              const now = await backend.read(name);
-              const undo = diffState(now, before);
-              if (!changeIsEmpty(undo)) await backend.apply(name, undo);
-            } catch {
-              // The original error is the one to report; the device may be gone or unreachable.
-            }
-          }
-          throw err;
-        }
-        backend.applied?.(name, applyConfig(before, change));
+        await applyOrRepair(name, before, change);
+      });
+    },
+    syncDevice(name: string, config: WgDeviceConfig) {
+      return serial(name, async () => {
+        check(name);
+        const wanted = validateConfig(name, config);
+        const before = await backend.read(name);
+        const change = diffState(before, syncTarget(before, wanted));
+        if (!changeIsEmpty(change)) await applyOrRepair(name, before, change);
       });
     },
     async createDevice(name: string, o: CreateDeviceOptions = {}) {
