@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { createVirtualClock } from './clock.js';
-import { SimTimeoutError, TestkitError } from './errors.js';
+import { SimCallbackError, SimTimeoutError, TestkitError } from './errors.js';
 
 describe('createVirtualClock', () => {
   it('runs events in time order, equal times in scheduling order', () => {
@@ -193,6 +193,30 @@ describe('createVirtualClock', () => {
     expect(a.pending).toBe(0);
     expect(b.pending).toBe(0);
     expect(clock.pending).toBe(0);
+  });
+
+  it('a labelled scope names itself and the time when one of its timers throws', () => {
+    const clock = createVirtualClock();
+    const boom = new RangeError('boom');
+    clock.scope('n7').clock.schedule(42, () => {
+      throw boom;
+    });
+    let err: unknown;
+    try {
+      clock.runUntilIdle();
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(SimCallbackError);
+    expect(err).toMatchObject({ code: 'SIM_CALLBACK_FAILED', node: 'n7', at: 42, cause: boom });
+    expect((err as Error).message).toBe('n7 threw at virtual time 42 ms: RangeError: boom');
+    // Unlabelled timers throw as they are; the clock stays usable.
+    clock.schedule(1, () => {
+      throw boom;
+    });
+    expect(() => clock.runUntilIdle()).toThrow(boom);
+    clock.schedule(1, () => {});
+    expect(clock.runUntilIdle()).toBe(44);
   });
 
   it('keeps pending exact and memory bounded under heavy cancellation', () => {

@@ -6,7 +6,7 @@
  * reach the top, and the heap is compacted when they outnumber the live ones.
  */
 import type { Clock, Millis } from '@bmx7/core';
-import { SimTimeoutError, TestkitError } from './errors.js';
+import { SimCallbackError, SimTimeoutError, TestkitError } from './errors.js';
 
 export interface RunUntilOptions {
   /** Give up (throw SimTimeoutError) once virtual time passes now + timeoutMs. */
@@ -57,13 +57,17 @@ export interface VirtualClock extends Clock {
   readonly pending: number;
   /** Number of events run so far. */
   readonly executed: number;
-  /** A new group of timers (see ClockScope). */
-  scope(): ClockScope;
+  /**
+   * A new group of timers (see ClockScope). With a `label` (e.g. a node name), an exception from
+   * one of its timers comes out as SimCallbackError naming the label and the virtual time.
+   */
+  scope(label?: string): ClockScope;
 }
 
 interface Scope {
   live: number;
   disposed: boolean;
+  label: string | undefined;
 }
 
 interface Entry {
@@ -177,7 +181,15 @@ export function createVirtualClock(start: Millis = 0): VirtualClock {
     if (e.scope) e.scope.live--;
     now = e.time;
     executed++;
-    fn();
+    if (e.scope?.label === undefined) {
+      fn();
+      return;
+    }
+    try {
+      fn();
+    } catch (err) {
+      throw new SimCallbackError(e.scope.label, now, err);
+    }
   }
 
   function runTo(limit: Millis): number {
@@ -261,8 +273,8 @@ export function createVirtualClock(start: Millis = 0): VirtualClock {
     get executed() {
       return executed;
     },
-    scope() {
-      const s: Scope = { live: 0, disposed: false };
+    scope(label) {
+      const s: Scope = { live: 0, disposed: false, label };
       const scoped: Clock = { now: () => now, schedule: (d, fn) => schedule(d, fn, s) };
       return {
         clock: scoped,

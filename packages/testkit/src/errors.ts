@@ -11,6 +11,7 @@ export type TestkitErrorCode =
   | 'SIM_UNKNOWN_IFACE'
   | 'SIM_BAD_ARGUMENT'
   | 'SIM_NOT_CONNECTED'
+  | 'SIM_CALLBACK_FAILED'
   | 'ROUTING_LOOP'
   | 'ROUTING_BROKEN'
   | 'NOT_REACHABLE';
@@ -31,6 +32,22 @@ export class SimTimeoutError extends TestkitError {
   readonly at: number;
   constructor(message: string, at: number) {
     super('SIM_TIMEOUT', message);
+    this.at = at;
+  }
+}
+
+/**
+ * A simulated node's code threw (from a timer or while receiving): the simulation stops there.
+ * `cause` is the original error; the message names the node and the virtual time.
+ */
+export class SimCallbackError extends TestkitError {
+  override readonly name = 'SimCallbackError';
+  readonly node: string;
+  readonly at: number;
+  constructor(node: string, at: number, cause: unknown) {
+    const why = cause instanceof Error ? `${cause.name}: ${cause.message}` : String(cause);
+    super('SIM_CALLBACK_FAILED', `${node} threw at virtual time ${at} ms: ${why}`, { cause });
+    this.node = node;
     this.at = at;
   }
 }

@@ -3,7 +3,13 @@ export { checkRoutes } from './checks.js';
 export type { ClockScope, RunUntilIdleOptions, RunUntilOptions, VirtualClock } from './clock.js';
 export { createVirtualClock } from './clock.js';
 export type { RouteProblem, TestkitErrorCode } from './errors.js';
-export { describeProblem, RoutingCheckError, SimTimeoutError, TestkitError } from './errors.js';
+export {
+  describeProblem,
+  RoutingCheckError,
+  SimCallbackError,
+  SimTimeoutError,
+  TestkitError,
+} from './errors.js';
 export { canonicalIPv6, formatIPv6, parseIPv6 } from './ipv6.js';
 export type { TestKeyOptions } from './keys.js';
 export { defaultKeyCacheDir, testRsaKey } from './keys.js';

@@ -1,6 +1,6 @@
 import type { EngineComponents, EngineHandle } from '@bmx7/core';
 import { describe, expect, it } from 'vitest';
-import { RoutingCheckError, SimTimeoutError } from './errors.js';
+import { RoutingCheckError, SimCallbackError, SimTimeoutError } from './errors.js';
 import { formatIPv6 } from './ipv6.js';
 import { createSimulation, type EngineFactory, type SimInstance, type SimNodeContext } from './simulation.js';
 import { createToyEngine, type ToyEngine } from './toy-engine.js';
@@ -247,6 +247,49 @@ describe('simulation with a toy distance-vector engine', () => {
     expect(() => sim.waitConverged({ timeoutMs: 20_000 })).toThrow(SimTimeoutError);
     expect(sim.clock.now()).toBe(20_000);
     expect(sim.missingRoutes().filter(([a, b]) => a === 'lonely' || b === 'lonely')).toHaveLength(6);
+  });
+
+  it('an engine that throws stops the run with its name and the virtual time', () => {
+    const failing =
+      (where: 'receive' | 'timer'): EngineFactory =>
+      (name, c, ctx) => {
+        const address = addressOf(c, ctx);
+        const inner = createToyEngine({ address })(c);
+        const engine: EngineHandle = {
+          ...inner,
+          start() {
+            inner.start();
+            if (where === 'timer' && name === 'n1') {
+              c.clock.schedule(2500, () => {
+                throw new Error('timer bug');
+              });
+            }
+          },
+          receive(ifname, src, payload) {
+            if (where === 'receive' && name === 'n2') throw new Error('decoder bug');
+            inner.receive(ifname, src, payload);
+          },
+        };
+        return { engine, primaryAddress: address };
+      };
+    for (const [where, node, msg] of [
+      ['timer', 'n1', 'timer bug'],
+      ['receive', 'n2', 'decoder bug'],
+    ] as const) {
+      const sim = createSimulation({ seed: 1, engineFactory: failing(where) });
+      sim.line(3);
+      sim.start();
+      let err: unknown;
+      try {
+        sim.run(10_000);
+      } catch (e) {
+        err = e;
+      }
+      expect(err).toBeInstanceOf(SimCallbackError);
+      expect(err).toMatchObject({ node, code: 'SIM_CALLBACK_FAILED' });
+      expect((err as Error).message).toContain(msg);
+      expect((err as SimCallbackError).at).toBe(sim.clock.now());
+    }
   });
 
   it('refuses two nodes with the same primary address', () => {

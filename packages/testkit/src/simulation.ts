@@ -14,7 +14,7 @@
 import type { EngineComponents, EngineHandle, InterfaceInfo, LogLevel, Millis, Route } from '@bmx7/core';
 import { checkRoutes, type RouteReport, type RouteView } from './checks.js';
 import { type ClockScope, createVirtualClock, type VirtualClock } from './clock.js';
-import { RoutingCheckError, TestkitError } from './errors.js';
+import { RoutingCheckError, SimCallbackError, TestkitError } from './errors.js';
 import { canonicalIPv6 } from './ipv6.js';
 import { createMemoryLogger, type MemoryLogger } from './logger.js';
 import { createSimNetwork, type Endpoint, type LinkParams, type SimNetwork } from './network.js';
@@ -85,6 +85,10 @@ export interface SimulationInit<T extends SimInstance> {
   echoLogs?: boolean;
   /** Start time of the virtual clock (default 0). */
   startTime?: Millis;
+  /** Log lines kept per node (default 1000). */
+  maxLogLines?: number;
+  /** Route changes kept per node (default 1000). */
+  maxRouteChanges?: number;
 }
 
 export interface TopologyOptions {
@@ -244,7 +248,7 @@ export function createSimulation<T extends SimInstance>(init: SimulationInit<T>)
   }
 
   function build(r: Omit<NodeRecord<T>, 'instance' | 'primary' | 'components' | 'scope'>): NodeRecord<T> {
-    const scope = clock.scope();
+    const scope = clock.scope(r.name);
     const incarnation = r.incarnation;
     const self = { current: undefined as NodeRecord<T> | undefined };
     const components: EngineComponents = {
@@ -296,7 +300,14 @@ export function createSimulation<T extends SimInstance>(init: SimulationInit<T>)
     r.running = true;
     r.started = true;
     reachDirty = true;
-    network.attach(r.name, (ifname, src, payload) => r.instance.engine.receive(ifname, src, payload));
+    const engine = r.instance.engine;
+    network.attach(r.name, (ifname, src, payload) => {
+      try {
+        engine.receive(ifname, src, payload);
+      } catch (err) {
+        throw new SimCallbackError(r.name, clock.now(), err);
+      }
+    });
     r.instance.engine.start();
   }
 
@@ -394,7 +405,7 @@ export function createSimulation<T extends SimInstance>(init: SimulationInit<T>)
     addNode(name, options = {}) {
       network.addNode(name);
       for (const ifname of options.ifaces ?? [defaultIface]) network.addIface(name, ifname);
-      const routes = createMemoryRoutes({ clock });
+      const routes = createMemoryRoutes({ clock, maxChanges: init.maxRouteChanges ?? 1000 });
       const partial = {
         name,
         routes,
@@ -404,6 +415,7 @@ export function createSimulation<T extends SimInstance>(init: SimulationInit<T>)
           level: init.logLevel ?? 3,
           echo: init.echoLogs ?? false,
           prefix: `${name} `,
+          maxLines: init.maxLogLines ?? 1000,
         }),
         persistent: new Map<string, unknown>(),
         running: false,
