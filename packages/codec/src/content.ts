@@ -18,7 +18,7 @@ import {
   TLV_TYPE,
 } from './constants.js';
 import type { ContentRef, Description } from './description.js';
-import { ensure, fail, ok, type Result } from './result.js';
+import { CodecError, ensure, fail, ok, type Result } from './result.js';
 import { decodeTlvBody, encodeTlvBody, type TlvValue } from './tlv.js';
 
 /** SHA-224 over the given bytes (28-byte result). */
@@ -84,8 +84,10 @@ export interface BuiltContent {
  * else 2 with the chunk hashes grouped 42 per hash list.
  */
 export function buildContent(data: Uint8Array, o: BuildContentOptions): BuiltContent {
-  ensure(o.type > 0 && o.type <= 31, `content type ${o.type} out of range 1-31`);
-  ensure(o.level >= 0 && o.level <= MAX_REF_NESTING, `content level ${o.level} out of range 0-2`);
+  if (!(o.type > 0 && o.type <= 31))
+    throw new CodecError('ERR_CODEC_INPUT', `content type ${o.type} out of range 1-31`);
+  if (!(o.level >= 0 && o.level <= MAX_REF_NESTING))
+    throw new CodecError('ERR_CODEC_INPUT', `content level ${o.level} out of range 0-2`);
   ensure(data.length > 0, 'content must not be empty');
   let agg = data;
   if (o.compress) {

@@ -25,7 +25,7 @@ import {
   decodeDescription,
   encodeDescription,
 } from './description.js';
-import { ensure, fail, ok, type Result } from './result.js';
+import { CodecError, ensure, fail, ok, type Result } from './result.js';
 
 /** One signature message: an RSA signature (key-length bytes) or a DHM MAC (14 bytes). */
 export interface SignatureMessage {
@@ -242,12 +242,13 @@ export function signatureMessageSize(keyType: number): number {
 }
 
 function bytesOf(b: Uint8Array, len: number, what: string): Uint8Array {
-  ensure(b.length === len, `${what} must be ${len} bytes`);
+  if (b.length !== len) throw new CodecError('ERR_CODEC_INPUT', `${what} must be ${len} bytes`);
   return b;
 }
 
 function uint(v: number, bits: number, what: string): number {
-  ensure(Number.isInteger(v) && v >= 0 && v < 2 ** bits, `${what} ${v} out of range (${bits} bits)`);
+  if (!(Number.isInteger(v) && v >= 0 && v < 2 ** bits))
+    throw new CodecError('ERR_CODEC_INPUT', `${what} ${v} out of range (${bits} bits)`);
   return v;
 }
 
@@ -352,7 +353,8 @@ function listFrame<F extends Frame, M>(
     },
     encode(f) {
       const ms = msgsOf(f);
-      ensure(!needsMessage || ms.length > 0, `${name} needs at least one message`);
+      if (!(!needsMessage || ms.length > 0))
+        throw new CodecError('ERR_CODEC_INPUT', `${name} needs at least one message`);
       const d = new Uint8Array(header + ms.length * size);
       if (header) d.set(bytesOf(hdrOf(f), header, `${name} destination`), 0);
       ms.forEach((m, i) => {
@@ -511,7 +513,8 @@ const ogmAdvCodec: FrameCodec<OgmAdvFrame> = {
       d.set(bytesOf(o.chainOgm, SHA112_LEN, 'chainOgm'), p);
       const e = (o.metric >> 8) & 0xff;
       const m = o.metric & 0xff;
-      ensure(e <= 31 && m <= 63, `OGM metric 0x${o.metric.toString(16)} is not an FM16`);
+      if (!(e <= 31 && m <= 63))
+        throw new CodecError('ERR_CODEC_INPUT', `OGM metric 0x${o.metric.toString(16)} is not an FM16`);
       const w =
         (o.history.length ? 0x80000000 : 0) +
         uint(o.iid, 14, 'iid') * 2 ** 17 +
@@ -619,7 +622,7 @@ export function decodeFrameData(
 export function encodeFrameData(f: Frame): Uint8Array {
   if ('unknown' in f && f.unknown) return f.raw.slice();
   const c = FRAME_CODECS[f.type];
-  ensure(c !== undefined, `frame type ${f.type} has no codec`);
+  if (!(c !== undefined)) throw new CodecError('ERR_CODEC_INPUT', `frame type ${f.type} has no codec`);
   return c.encode(f);
 }
 

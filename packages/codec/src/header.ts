@@ -4,7 +4,7 @@
  */
 import { put16, take, u16 } from './bytes.js';
 import { COMPATIBILITY_VERSION, FRAME_LENGTH_MAX, PACKET_HEADER_SIZE, SHA_LEN } from './constants.js';
-import { ensure, fail, ok, type Result } from './result.js';
+import { CodecError, ensure, fail, ok, type Result } from './result.js';
 
 export interface PacketHeader {
   /** Compatibility version (21); receivers accept their own ±1. */
@@ -51,12 +51,10 @@ export interface FrameHeader {
 
 /** The 16-bit header word of a frame or TLV (e.g. type 0x1B, length 0x492 → 0xDC92). */
 export function frameHeaderWord(type: number, length: number): number {
-  ensure(Number.isInteger(type) && type >= 0 && type <= 31, `frame type ${type} out of range 0-31`);
-  ensure(
-    Number.isInteger(length) && length >= 0 && length <= FRAME_LENGTH_MAX,
-    `frame length ${length} out of range 0-2047`,
-    'ERR_CODEC_SIZE',
-  );
+  if (!(Number.isInteger(type) && type >= 0 && type <= 31))
+    throw new CodecError('ERR_CODEC_INPUT', `frame type ${type} out of range 0-31`);
+  if (!(Number.isInteger(length) && length >= 0 && length <= FRAME_LENGTH_MAX))
+    throw new CodecError('ERR_CODEC_SIZE', `frame length ${length} out of range 0-2047`);
   return (type << 11) | length;
 }
 

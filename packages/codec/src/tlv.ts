@@ -16,7 +16,7 @@ import {
   type UnknownTlvType,
   VERSION_SIZE,
 } from './constants.js';
-import { ensure, fail, ok, type Result } from './result.js';
+import { CodecError, ensure, fail, ok, type Result } from './result.js';
 
 /** NODE_PUBKEY (1) and RSA_LINK_PUBKEY (5): key type + RSA modulus (exponent is always 65537). */
 export interface PubkeyTlv {
@@ -314,12 +314,13 @@ function listCodec<T extends TlvValue, E>(
 }
 
 function fixedBytes(b: Uint8Array, len: number, what: string): Uint8Array {
-  ensure(b.length === len, `${what} must be ${len} bytes`);
+  if (b.length !== len) throw new CodecError('ERR_CODEC_INPUT', `${what} must be ${len} bytes`);
   return b;
 }
 
 function byte(v: number, what: string, max = 255): number {
-  ensure(Number.isInteger(v) && v >= 0 && v <= max, `${what} ${v} out of range 0-${max}`);
+  if (!(Number.isInteger(v) && v >= 0 && v <= max))
+    throw new CodecError('ERR_CODEC_INPUT', `${what} ${v} out of range 0-${max}`);
   return v;
 }
 
@@ -762,6 +763,6 @@ export function decodeTlvBody(type: number, body: Uint8Array): Result<TlvValue> 
 export function encodeTlvBody(v: TlvValue): Uint8Array {
   if ('unknown' in v && v.unknown) return v.raw.slice();
   const c = TLV_CODECS[v.type];
-  ensure(c !== undefined, `TLV type ${v.type} has no codec`);
+  if (!(c !== undefined)) throw new CodecError('ERR_CODEC_INPUT', `TLV type ${v.type} has no codec`);
   return c.encode(v);
 }
