@@ -55,7 +55,7 @@ describe('X25519 (RFC 7748)', () => {
       if (i === 1) expect(hex(k)).toBe('422c8e7a6227d7bca1350b3e2bb7279f7897b87bb6854b783c60e80311ae3079');
     }
     expect(hex(k)).toBe('684cf59ba83309552800ef566f2f4d3c1c3887c49360e3875f2eb94d99532c51');
-  });
+  }, 60_000);
 });
 
 describe('WireGuard keys', () => {

@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { fixture } from '@bmx7/testenv/env';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { dhmKeyFromPrivate, dhmMac, dhmSecret, verifyDhmMac } from '../src/dhm.js';
 import { contentHash, sha224 } from '../src/hash.js';
 import { ip6ToString, nodeIdOf, primaryAddress, shortId, tunnelEndpointAddress } from '../src/identity.js';
 import { createChainVerifier, findChainSqn } from '../src/ogm-chain.js';
@@ -215,7 +216,7 @@ describe('RSA link signatures (rsalink.pcap)', () => {
   });
 });
 
-describe('OGM hash chains', () => {
+describe('OGM hash chains', { timeout: 60_000 }, () => {
   it('every own OGM chain value in every capture verifies; a flipped byte does not', () => {
     let n = 0;
     for (const c of all) {
@@ -293,7 +294,7 @@ function verifierInit(d: Description) {
   };
 }
 
-describe('the whole-capture verifier', () => {
+describe('the whole-capture verifier', { timeout: 60_000 }, () => {
   it('finds every item of the fixtures verifiable and valid', () => {
     const known = new Map([...keys].map(([id, k]) => [id, k.publicContent]));
     const r = verifyCaptures(all, known);
@@ -333,7 +334,9 @@ const VECTORS = [
 ] as const;
 const vector = (name: string) => fileURLToPath(new URL(`./vectors/${name}`, import.meta.url));
 
-describe('reference captures with node keys 4-8, RSA link keys 4-6, DHM 17 and 18 (test/vectors)', () => {
+describe('reference captures with node keys 4-8, RSA link keys 4-6, DHM 17 and 18 (test/vectors)', {
+  timeout: 60_000,
+}, () => {
   it('verify completely: node ids, signatures, link signatures, DHM values, chain values', () => {
     const vcaps = VECTORS.map(([p]) => readCapture(vector(p)));
     const r = verifyCaptures(vcaps);
@@ -365,6 +368,46 @@ describe('reference captures with node keys 4-8, RSA link keys 4-6, DHM 17 and 1
           expect(verifyDescription(k.publicContent, d.signature, bad)).toBe(false);
         }
       }
+    },
+  );
+});
+
+describe("DHM MACs of the reference (test/vectors/dhm*-macs.pcap with one node's private exponent)", () => {
+  const secrets = JSON.parse(readFileSync(vector('dhm-private.json'), 'utf8')) as Record<
+    string,
+    { type: number; privateExponent: string }
+  >;
+  it.each(Object.entries(secrets))(
+    "%s: our key, secret and MAC equal the reference's",
+    (pcap, { type, privateExponent }) => {
+      const c = readCapture(vector(pcap));
+      const cc = new Map(c.contents);
+      const dhmOf = (d: Description) => {
+        const ref = d.refs.find((r) => r.expandedType === 6)!;
+        return resolveRef(ref, cc)!;
+      };
+      const mine = dhmKeyFromPrivate(type, Uint8Array.from(Buffer.from(privateExponent, 'hex')));
+      const descs = c.descriptions.filter((d) => d.refs.some((r) => r.expandedType === 6));
+      // The exponent belongs to the node whose published DHM_LINK_PUBKEY our key reproduces.
+      const own = descs.find((d) => hex(dhmOf(d)) === hex(Uint8Array.of(type, ...mine.publicValue)));
+      expect(own).toBeDefined();
+      const peer = descs.find((d) => hex(d.nodeId) !== hex(own!.nodeId))!;
+      const secret = dhmSecret(mine, dhmOf(peer).subarray(1));
+      if (!secret.ok) throw new Error(secret.reason);
+      let n = 0;
+      for (const s of c.signed.filter((x) => x.messages[0] === type)) {
+        expect(s.messages.length).toBe(15);
+        const digest = packetDigest(s.packet.src, s.header, s.after);
+        const mac = s.messages.subarray(1);
+        expect(hex(dhmMac(digest, secret.value))).toBe(hex(mac));
+        expect(verifyDhmMac(digest, secret.value, mac)).toBe(true);
+        expect(verifyDhmMac(packetDigest(s.packet.src, s.header, flip(s.after, n)), secret.value, mac)).toBe(
+          false,
+        );
+        expect(verifyDhmMac(digest, secret.value, flip(mac, n))).toBe(false);
+        n++;
+      }
+      expect(n).toBeGreaterThanOrEqual(50);
     },
   );
 });
