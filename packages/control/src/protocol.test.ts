@@ -11,6 +11,7 @@ import {
   type ControlRequest,
   createLineDecoder,
   createRequestDecoder,
+  createServerFrameDecoder,
   decodeRequest,
   decodeServerFrame,
   detectProtocol,
@@ -282,5 +283,15 @@ describe('the reference plain-text protocol', () => {
         d.end();
       }),
     );
+  });
+});
+
+describe('client frame decoder', () => {
+  it('decodes replies and events split anywhere, reports garbage', () => {
+    const d = createServerFrameDecoder();
+    const text = `${encodeFrame(okReply(1, { level: 3 }))}garbage\n${encodeFrame({ type: 'event', sub: 1, event: 'log', level: 3, message: 'x' })}`;
+    const all = bytes(text);
+    const out = [...d.push(all.slice(0, 7)), ...d.push(all.slice(7, 40)), ...d.push(all.slice(40))];
+    expect(out.map((o) => o.ok)).toEqual([true, false, true]);
   });
 });

@@ -489,3 +489,23 @@ export function detectProtocol(firstBytes: Uint8Array): 'json' | 'legacy' | unde
   }
   return undefined;
 }
+
+export interface ServerFrameDecoder {
+  /** Feeds bytes from the daemon; returns each frame, or why a line was not one. */
+  push(chunk: Uint8Array): ServerFrameResult[];
+}
+
+/** The client's side of a connection: framing (up to MAX_REPLY_BYTES a frame) plus frame checks. */
+export function createServerFrameDecoder(maxFrameBytes: number = MAX_REPLY_BYTES): ServerFrameDecoder {
+  const lines = createLineDecoder(maxFrameBytes);
+  return {
+    push(chunk) {
+      const out: ServerFrameResult[] = [];
+      for (const ev of lines.push(chunk)) {
+        if (!ev.ok) out.push({ ok: false, reason: ev.message });
+        else if (ev.line.trim().length > 0) out.push(decodeServerFrame(ev.line));
+      }
+      return out;
+    },
+  };
+}
