@@ -38,10 +38,11 @@ flock 9
 
 # The binary package linux-image-amd64 currently depends on, e.g. linux-image-6.1.0-56-amd64.
 kernel_package() {
-  apt-cache depends linux-image-amd64 2>/dev/null | sed -n 's/^ *Depends: \(linux-image-[0-9].*-amd64\)$/\1/p' | head -n1
+  { apt-cache depends linux-image-amd64 2>/dev/null || true; } |
+    sed -n 's/^ *Depends: \(linux-image-[0-9].*-amd64\)$/\1/p' | head -n1
 }
 candidate() {
-  apt-cache policy "$1" 2>/dev/null | sed -n 's/^ *Candidate: //p' | grep -v '(none)' | head -n1
+  { apt-cache policy "$1" 2>/dev/null || true; } | sed -n 's/^ *Candidate: //p' | { grep -v '(none)' || true; } | head -n1
 }
 apt_update() {
   [ "$(id -u)" = 0 ] || die "the package lists lack $1; run apt-get update as root (or infra/setup.sh)"
@@ -78,7 +79,7 @@ rm -f "$work/stamp"
 # cannot write there, which is harmless.
 debs="$work/debs"
 rm -rf "$debs" && mkdir -p "$debs"
-download() { (cd "$debs" && apt-get download -q "${packages[@]}" 2>&1 | grep -v 'unsandboxed as root' >&2) }
+download() { (cd "$debs" && apt-get download -q "${packages[@]}" 2>&1 | { grep -v 'unsandboxed as root' >&2 || true; }) }
 if ! download || [ "$(find "$debs" -name '*.deb' | wc -l)" != 3 ]; then
   # Stale lists point at files that have left the archive: refresh once and retry.
   apt_update "current versions"
