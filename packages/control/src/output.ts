@@ -56,24 +56,24 @@ export function formatResultJson(request: RequestBody, result: unknown): unknown
   return result;
 }
 
-/** `version` as the reference prints it: one line of key=value pairs. */
+/**
+ * `version` as the reference prints it: `version=… compatibility=… revision=… id=… nodeKey=…
+ * linkKeys=… descSqn=… ip=… hostname=…` (missing values as `---`).
+ */
 export function formatVersion(v: VersionInfo): string {
   const r = asRecord(v);
-  const keys = [
-    'version',
-    'compatibility',
-    'revision',
-    'nodeId',
-    'nodeKey',
-    'linkKeys',
-    'descSqn',
-    'primaryIp',
-    'hostname',
+  const fields: [string, string][] = [
+    ['version', 'version'],
+    ['compatibility', 'compatibility'],
+    ['revision', 'revision'],
+    ['id', 'nodeId'],
+    ['nodeKey', 'nodeKey'],
+    ['linkKeys', 'linkKeys'],
+    ['descSqn', 'descSqn'],
+    ['ip', 'primaryIp'],
+    ['hostname', 'hostname'],
   ];
-  return `${keys
-    .filter((k) => r[k] !== undefined)
-    .map((k) => `${k}=${String(r[k])}`)
-    .join(' ')}\n`;
+  return `${fields.map(([label, key]) => `${label}=${r[key] === undefined ? '---' : String(r[key])}`).join(' ')}\n`;
 }
 
 /** One line for an event of a log stream. */
