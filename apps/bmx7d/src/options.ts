@@ -1,0 +1,295 @@
+/**
+ * bmx7d's options: the reference's option table (@bmx7/control) with bmx7d's own default paths,
+ * the command line and config file merged into one ConfigState, and the step that turns a state
+ * into checked settings. Every check happens here, before anything on the system changes: a bad
+ * option ends the daemon with exit status 2 and one line naming the option and the reason.
+ *
+ * Defaults that differ from the reference's (same names, bmx7d's own paths):
+ *   runtimeDir /run/bmx7d, nodeRsaKey /keyPath /etc/bmx7d/rsa.der, descSqnPath /etc/bmx7d/descSqn.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import {
+  applyOperations,
+  CONTROL_OPTIONS,
+  CORE_OPTIONS,
+  type ConfigState,
+  createOptionTable,
+  EMPTY_CONFIG,
+  effectiveChild,
+  effectiveValue,
+  type Operation,
+  OptionError,
+  type OptionSpec,
+  type OptionTable,
+  type OptionValue,
+  parseArgs,
+  parseConfig,
+  TUN_OPTIONS,
+} from '@bmx7/control';
+import type { EngineInit, TrustedNode } from '@bmx7/core';
+
+export const DEFAULT_RUNTIME_DIR = '/run/bmx7d';
+export const DEFAULT_KEY_PATH = '/etc/bmx7d/rsa.der';
+export const DEFAULT_DESC_SQN_PATH = '/etc/bmx7d/descSqn';
+
+const OWN_DEFAULTS: Record<string, OptionValue> = {
+  runtimeDir: DEFAULT_RUNTIME_DIR,
+  descSqnPath: DEFAULT_DESC_SQN_PATH,
+};
+
+function withOwnDefaults(specs: readonly OptionSpec[]): OptionSpec[] {
+  return specs.map((s) => {
+    if (s.name === 'nodeRsaKey')
+      return {
+        ...s,
+        children: (s.children ?? []).map((c) =>
+          c.name === 'keyPath' ? { ...c, default: DEFAULT_KEY_PATH } : c,
+        ),
+      };
+    const d = OWN_DEFAULTS[s.name];
+    return d === undefined ? s : { ...s, default: d };
+  });
+}
+
+let table: OptionTable | undefined;
+/** The option table of bmx7d (control, core and tun options, bmx7d's default paths). */
+export function daemonOptionTable(): OptionTable {
+  table ??= createOptionTable(withOwnDefaults(CONTROL_OPTIONS), withOwnDefaults(CORE_OPTIONS), TUN_OPTIONS);
+  return table;
+}
+
+/** One configured interface (`dev=eth1 /rateMax=100M /channel=0`). */
+export interface DevSettings {
+  name: string;
+  rateMax: bigint;
+  channel: number;
+}
+
+/** Everything the daemon needs, checked. */
+export interface DaemonSettings {
+  runtimeDir: string;
+  keyPath: string;
+  keyType: number;
+  descSqnPath: string;
+  /** stderr log level (`debug=N`, default 0). */
+  debug: number;
+  devs: DevSettings[];
+  /** Routing table and rule preference of the host routes (ipVersion /tableHnas /tablePrefHnas). */
+  table: number;
+  rulePref: number;
+  policyRouting: boolean;
+  autoSysctl: boolean;
+  /** The engine's parameters (without the node key). */
+  engine: Omit<EngineInit, 'nodeKey'>;
+  trustedNodesDir: string | undefined;
+}
+
+export interface StartArgs {
+  /** State from the command line and the config file. */
+  state: ConfigState;
+  configFile: string | undefined;
+  /** Command-line operations (kept to rebuild the state on SIGHUP). */
+  argvOps: readonly Operation[];
+  help: boolean;
+}
+
+/** `--config FILE` / `--config=FILE` is bmx7d's own; everything else is the reference's syntax. */
+export function parseStartArgs(argv: readonly string[], readFile = readText): StartArgs {
+  const words: string[] = [];
+  let configFile: string | undefined;
+  let help = false;
+  for (let i = 0; i < argv.length; i++) {
+    const w = argv[i] as string;
+    if (w === '--config') {
+      configFile = argv[++i];
+      if (configFile === undefined)
+        throw new OptionError('missing-value', 'config: file name missing', { option: 'config' });
+    } else if (w.startsWith('--config=')) configFile = w.slice('--config='.length);
+    else if (w === '--help' || w === '-h' || w === 'help') help = true;
+    else words.push(w);
+  }
+  const t = daemonOptionTable();
+  const r = parseArgs(words, t, { context: 'init' });
+  if (!r.ok) throw r.error;
+  for (const op of r.value.ops) {
+    if (op.op === 'flag' && op.option !== 'test')
+      throw new OptionError(
+        'runtime-only',
+        `${op.option}: is a query or action for a running daemon (bmx7ctl)`,
+        {
+          option: op.option,
+        },
+      );
+  }
+  const state = stateFrom(r.value.ops, configFile, readFile);
+  return { state, configFile, argvOps: r.value.ops, help };
+}
+
+/** The state of the config file, with the command line on top (the command line wins). */
+export function stateFrom(
+  argvOps: readonly Operation[],
+  configFile: string | undefined,
+  readFile = readText,
+): ConfigState {
+  const t = daemonOptionTable();
+  let state: ConfigState = EMPTY_CONFIG;
+  if (configFile !== undefined) {
+    let text: string;
+    try {
+      text = readFile(configFile);
+    } catch (e) {
+      throw new OptionError(
+        'bad-value',
+        `config: cannot read ${configFile} (${(e as NodeJS.ErrnoException).code ?? e})`,
+        {
+          option: 'config',
+        },
+      );
+    }
+    const c = parseConfig(text, t);
+    if (!c.ok)
+      throw new OptionError(c.error.code, `${configFile}: ${c.error.message}`, { option: c.error.option });
+    const a = applyOperations(state, c.value.ops, t);
+    if (!a.ok)
+      throw new OptionError(a.error.code, `${configFile}: ${a.error.message}`, { option: a.error.option });
+    state = a.state;
+  }
+  const a = applyOperations(state, argvOps, t);
+  if (!a.ok) throw a.error;
+  return a.state;
+}
+
+function readText(path: string): string {
+  return readFileSync(path, 'utf8');
+}
+
+const ENGINE_NUMBERS = [
+  'linkRsaKey',
+  'linkDhmKey',
+  'maxDhmNeighs',
+  'txMinInterval',
+  'txAvgInterval',
+  'txFrameInterval',
+  'resolveInterval',
+  'resolveIterations',
+  'descRetryInterval',
+  'descRetryIterations',
+  'maintainanceInterval',
+  'ogmInterval',
+  'ogmIntervalFactor',
+  'ogmSqnRange',
+  'ogmSqnDeviation',
+  'linkWindow',
+  'minLinkQuality',
+  'linkTimeout',
+  'idTimeout',
+] as const;
+
+const UNITS: Record<string, bigint> = { '': 1n, K: 1000n, M: 1000_000n, G: 1000_000_000n };
+
+/** `100M` → 100000000n. */
+export function parseBandwidth(s: string): bigint {
+  const m = /^(\d+)([KMG]?)$/i.exec(s);
+  if (!m) throw new RangeError(s);
+  return BigInt(m[1] as string) * (UNITS[(m[2] as string).toUpperCase()] ?? 1n);
+}
+
+/**
+ * Checks a state and derives the settings. Throws OptionError naming the option. `readDir` lists
+ * the trusted-nodes directory (files named by node id, as the reference keeps them).
+ */
+export function settingsOf(
+  state: ConfigState,
+  opts: { hostname: string; readDir?: (dir: string) => string[] },
+): DaemonSettings {
+  const t = daemonOptionTable();
+  const spec = (n: string) => t.get(n) as OptionSpec;
+  const value = (n: string) => effectiveValue(state, spec(n));
+  const single = (n: string) => {
+    const s = state.get(n);
+    return s?.kind === 'single' ? s.children : {};
+  };
+  const childOf = (n: string, c: string) => {
+    const cs = spec(n).children?.find((x) => x.name === c);
+    return cs === undefined ? undefined : effectiveChild(single(n), cs);
+  };
+  const num = (n: string) => Number(value(n));
+
+  const devs: DevSettings[] = [];
+  const devSetting = state.get('dev');
+  if (devSetting?.kind === 'multi') {
+    for (const [name, ch] of devSetting.instances) {
+      const linklayer = Number(ch.linklayer ?? 0);
+      const wlan = linklayer === 2;
+      let rateMax = wlan ? 56_000_000n : 1_000_000_000n;
+      if (ch.rateMax !== undefined) rateMax = parseBandwidth(String(ch.rateMax));
+      const channel = ch.channel !== undefined ? Number(ch.channel) : wlan ? 255 : 0;
+      devs.push({ name, rateMax, channel });
+    }
+  }
+
+  const prefix = String(value('ipAutoPrefix'));
+  if (prefix.toLowerCase() !== 'fd70::/16')
+    throw new OptionError('bad-value', `ipAutoPrefix: only fd70::/16 is supported (got ${prefix})`, {
+      option: 'ipAutoPrefix',
+    });
+
+  const engine: Omit<EngineInit, 'nodeKey'> & Record<string, unknown> = {};
+  for (const n of ENGINE_NUMBERS) engine[n] = num(n);
+  const hostname = state.get('hostname');
+  engine.hostname = hostname?.kind === 'single' ? String(hostname.value) : opts.hostname;
+  engine.describeNodeInfos = num('describeNodeInfos') === 1;
+  engine.linkVerification = num('linkVerification') === 1;
+  engine.compatibility = num('compatibility');
+  const hna = state.get('unicastHna');
+  if (hna?.kind === 'multi') engine.unicastHna = [...hna.instances.keys()];
+  if (engine.linkDhmKey !== 0 && engine.linkDhmKey !== 17 && engine.linkDhmKey !== 18)
+    throw new OptionError(
+      'bad-value',
+      `linkDhmKey: ${engine.linkDhmKey} is not a DHM key type (0, 17 or 18)`,
+      {
+        option: 'linkDhmKey',
+      },
+    );
+  if (engine.linkRsaKey !== 0 && (engine.linkRsaKey as number) < 4)
+    throw new OptionError('bad-value', `linkRsaKey: ${engine.linkRsaKey} is not 0 or 4..6`, {
+      option: 'linkRsaKey',
+    });
+
+  let trustedNodesDir: string | undefined;
+  const tnd = state.get('trustedNodesDir');
+  if (tnd?.kind === 'single') {
+    trustedNodesDir = String(tnd.value);
+    const list = opts.readDir ?? ((d: string) => readdirSync(d));
+    let names: string[];
+    try {
+      names = list(trustedNodesDir);
+    } catch (e) {
+      throw new OptionError(
+        'bad-value',
+        `trustedNodesDir: cannot read ${trustedNodesDir} (${(e as NodeJS.ErrnoException).code ?? e})`,
+        { option: 'trustedNodesDir' },
+      );
+    }
+    const trusted: TrustedNode[] = names
+      .filter((n) => /^[0-9A-Fa-f]{56}$/.test(n))
+      .map((id) => ({ id: id.toLowerCase(), trust: 2, support: 2 }));
+    engine.trustedNodes = trusted;
+  }
+
+  const keyType = num('nodeRsaKey');
+  return {
+    runtimeDir: String(value('runtimeDir')),
+    keyPath: String(childOf('nodeRsaKey', 'keyPath')),
+    keyType,
+    descSqnPath: String(value('descSqnPath')),
+    debug: Math.max(0, Number(value('debug') ?? 0)),
+    devs,
+    table: Number(childOf('ipVersion', 'tableHnas')),
+    rulePref: Number(childOf('ipVersion', 'tablePrefHnas')),
+    policyRouting: Number(childOf('ipVersion', 'policyRouting')) === 1,
+    autoSysctl: num('autoSysctl') === 1,
+    engine,
+    trustedNodesDir,
+  };
+}
