@@ -12,6 +12,8 @@ import { WgctrlError } from './errors.js';
 
 export interface ChildLike {
   readonly pid?: number | undefined;
+  /** wireguard-go's log output, when piped: its last lines explain an exit. */
+  readonly stderr?: NodeJS.ReadableStream | null;
   kill(signal?: NodeJS.Signals): boolean;
   once(event: 'exit', fn: (code: number | null, signal: NodeJS.Signals | null) => void): unknown;
   readonly exitCode: number | null;
@@ -34,7 +36,14 @@ export const systemClock: SupervisorClock = {
 
 export type SupervisorEvent =
   | { type: 'started'; name: string; pid: number | undefined; restarts: number }
-  | { type: 'exited'; name: string; code: number | null; signal: string | null; restartInMs: number }
+  | {
+      type: 'exited';
+      name: string;
+      code: number | null;
+      signal: string | null;
+      restartInMs: number;
+      log: string;
+    }
   | { type: 'restart-failed'; name: string; error: Error };
 
 export interface SupervisorOptions {
@@ -73,7 +82,7 @@ export interface Supervisor {
 
 const defaultSpawn: SpawnFn = (cmd, args, env) => {
   const child: ChildProcess = nodeSpawn(cmd, args, {
-    stdio: 'ignore',
+    stdio: ['ignore', 'ignore', 'pipe'],
     env: env ? { ...process.env, ...env } : process.env,
   });
   // A spawn failure (ENOENT) arrives as 'error' followed by 'exit'/'close'; keep it from throwing.
@@ -94,6 +103,8 @@ export function createSupervisor(o: SupervisorOptions): Supervisor {
   let stopping = false;
   let timer: unknown;
   let exitWaiters: (() => void)[] = [];
+  /** The tail of the current process's log (wireguard-go logs no keys). */
+  let logTail = '';
 
   const cmd = () => {
     const wg = o.binary ?? 'wireguard-go';
@@ -102,6 +113,13 @@ export function createSupervisor(o: SupervisorOptions): Supervisor {
       : { cmd: wg, args: ['-f', o.name] };
   };
 
+  const lastLines = () => logTail.trim().split('\n').slice(-3).join(' | ').slice(0, 400);
+  const processError = (what: string) =>
+    new WgctrlError('ERR_WG_PROCESS', lastLines() ? `${what}: ${lastLines()}` : what, {
+      device: o.name,
+      backend: 'uapi',
+    });
+
   const alive = (c: ChildLike | undefined) => c !== undefined && c.exitCode === null && c.signalCode === null;
 
   function launch(): ChildLike {
@@ -109,6 +127,10 @@ export function createSupervisor(o: SupervisorOptions): Supervisor {
     const { cmd: c, args } = cmd();
     const ch = spawn(c, args, o.env);
     child = ch;
+    logTail = '';
+    ch.stderr?.on('data', (d: Buffer | string) => {
+      logTail = (logTail + d.toString()).slice(-2048);
+    });
     startedAt = clock.now();
     ch.once('exit', (code, signal) => onExit(ch, code, signal));
     return ch;
@@ -123,7 +145,7 @@ export function createSupervisor(o: SupervisorOptions): Supervisor {
     if (clock.now() - startedAt >= stableMs) failures = 0;
     const delay = Math.min(backoffMax, backoff0 * 2 ** failures);
     failures++;
-    o.onEvent?.({ type: 'exited', name: o.name, code, signal, restartInMs: delay });
+    o.onEvent?.({ type: 'exited', name: o.name, code, signal, restartInMs: delay, log: lastLines() });
     timer = clock.setTimeout(() => {
       timer = undefined;
       void restart();
@@ -132,21 +154,8 @@ export function createSupervisor(o: SupervisorOptions): Supervisor {
 
   async function bringUp(ch: ChildLike): Promise<void> {
     const exited = new Promise<never>((_, reject) => {
-      if (!alive(ch))
-        reject(
-          new WgctrlError('ERR_WG_PROCESS', 'wireguard-go exited at once', {
-            device: o.name,
-            backend: 'uapi',
-          }),
-        );
-      exitWaiters.push(() =>
-        reject(
-          new WgctrlError('ERR_WG_PROCESS', 'wireguard-go exited while starting', {
-            device: o.name,
-            backend: 'uapi',
-          }),
-        ),
-      );
+      if (!alive(ch)) reject(processError('wireguard-go exited at once'));
+      exitWaiters.push(() => reject(processError('wireguard-go exited while starting')));
     });
     exited.catch(() => undefined);
     await Promise.race([o.waitReady(), exited]);

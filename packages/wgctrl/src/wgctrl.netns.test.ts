@@ -263,6 +263,17 @@ describeNetns('wgctrl with wireguard-go (UAPI) in two namespaces', () => {
     expect((await wa.getDevice(devC)).peers[0]!.allowedIps).toEqual(['10.200.0.0/16', '10.201.0.0/16']);
   });
 
+  it('reports a wireguard-go that cannot start, with its last words, and leaves nothing running', async () => {
+    const broken = createWgctrl({ backend: 'uapi', netns: a, wireguardGo: '/nonexistent/wireguard-go' });
+    const dev = bed.name('wx');
+    const err = await broken.createDevice(dev).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'ERR_WG_PROCESS', device: dev });
+    expect((err as Error).message).toMatch(/nonexistent/);
+    expect(broken.supervised()).toEqual([]);
+    expect(existsSync(`/var/run/wireguard/${dev}.sock`)).toBe(false);
+    await broken.close();
+  });
+
   it('deletes devices and leaves nothing behind', async () => {
     await wa.deleteDevice(devC);
     expect(existsSync(`/var/run/wireguard/${devC}.sock`)).toBe(false);

@@ -5,7 +5,7 @@
  * device as it was.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import type { Backend } from './backend.js';
 import { type WgBackendKind, WgctrlError } from './errors.js';
 import { createKernelBackend, kernelWireguardAvailable } from './kernel.js';
@@ -73,7 +73,7 @@ function hasBinary(name: string): boolean {
 
 function hasUapiSockets(dir: string): boolean {
   try {
-    return existsSync(dir) && execFileSync('ls', [dir], { encoding: 'utf8' }).includes('.sock');
+    return readdirSync(dir).some((e) => e.endsWith('.sock'));
   } catch {
     return false;
   }
