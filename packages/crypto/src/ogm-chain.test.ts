@@ -75,6 +75,25 @@ describe('own OGM chain', () => {
     expect(findChainSqn(v, chainOgmFor(chain, c, 8192), { fullRange: true })).toBe(8192);
     expect(() => createOgmChain({ nodeId, descSqn: 1, range: 8193 })).toThrow();
     expect(() => createOgmChain({ nodeId, descSqn: 1, range: 0 })).toThrow();
+    // A received VERSION may announce range 0 (accepted by the reference, verifies nothing) …
+    const v0 = createChainVerifier({
+      descriptionHash: dHash,
+      anchor: chain.anchor,
+      nodeId,
+      descSqn: 112,
+      range: 0,
+    });
+    expect(findChainSqn(v0, chainOgmFor(chain, c, 1), { fullRange: true })).toBe(0);
+    // … but not more than 8192.
+    expect(() =>
+      createChainVerifier({
+        descriptionHash: dHash,
+        anchor: chain.anchor,
+        nodeId,
+        descSqn: 112,
+        range: 8193,
+      }),
+    ).toThrow(expect.objectContaining({ code: 'ERR_CRYPTO_INPUT' }));
     expect(() => createOgmChain({ nodeId: nodeId.subarray(1), descSqn: 1 })).toThrow();
   });
 

@@ -48,9 +48,9 @@ function checkDescSqn(descSqn: number): void {
   }
 }
 
-function checkRange(range: number): void {
-  if (!Number.isInteger(range) || range < 1 || range > MAX_OGM_SQN_RANGE) {
-    throw new CryptoInputError(`ogmSqnRange must be 1-${MAX_OGM_SQN_RANGE}, got ${range}`);
+function checkRange(range: number, min = 1): void {
+  if (!Number.isInteger(range) || range < min || range > MAX_OGM_SQN_RANGE) {
+    throw new CryptoInputError(`ogmSqnRange must be ${min}-${MAX_OGM_SQN_RANGE}, got ${range}`);
   }
 }
 
@@ -207,7 +207,9 @@ export interface OgmChainVerifier {
 
 /**
  * Verification state for a received description, from its dHash, VERSION anchor (28 bytes),
- * node id, descSqn and ogmSqnRange.
+ * node id, descSqn and ogmSqnRange. The reference accepts a VERSION with ogmSqnRange 0-8192 (a
+ * range of 0 verifies nothing); a description with more must be rejected before this is called
+ * (it throws CryptoInputError, as for wrong-length arguments).
  */
 export function createChainVerifier(init: {
   descriptionHash: Uint8Array;
@@ -217,7 +219,7 @@ export function createChainVerifier(init: {
   range: number;
 }): OgmChainVerifier {
   const { descriptionHash, anchor, nodeId, descSqn, range } = init;
-  checkRange(range);
+  checkRange(range, 0);
   const constant = ogmChainConstant(descriptionHash, anchor, nodeId, descSqn);
   return {
     nodeId: Uint8Array.from(nodeId),

@@ -279,6 +279,7 @@ export function saveNodeKey(path: string, key: RsaPrivateKey, options: { overwri
       linkSync(tmp, path);
       unlinkSync(tmp);
     }
+    syncDirectory(dirname(path));
   } catch (e) {
     if (fd !== undefined) closeSync(fd);
     try {
@@ -293,6 +294,19 @@ export function saveNodeKey(path: string, key: RsaPrivateKey, options: { overwri
     throw new KeyFileError('ERR_KEY_FILE', path, `cannot write key file (${code ?? 'error'})`, { cause: e });
   } finally {
     der.fill(0);
+  }
+}
+
+/** Makes the new directory entry durable (best effort: some file systems refuse fsync on a directory). */
+function syncDirectory(dir: string): void {
+  let fd: number | undefined;
+  try {
+    fd = openSync(dir, 'r');
+    fsyncSync(fd);
+  } catch {
+    // not fatal: the key file itself is complete and synced
+  } finally {
+    if (fd !== undefined) closeSync(fd);
   }
 }
 
