@@ -49,8 +49,16 @@ describe('output', () => {
         { applied: [['dev=eth2']], test: true },
       ),
     ).toBe('test: dev=eth2: ok\n');
-    expect(formatVersion({ version: '0.1.0', compatibility: 21, hostname: 'n1' })).toBe(
-      'version=0.1.0 compatibility=21 hostname=n1\n',
+    expect(
+      formatVersion({
+        version: '0.1.0',
+        compatibility: 21,
+        hostname: 'n1',
+        nodeId: 'AB',
+        primaryIp: 'fd70::1',
+      }),
+    ).toBe(
+      'version=0.1.0 compatibility=21 revision=--- id=AB nodeKey=--- linkKeys=--- descSqn=--- ip=fd70::1 hostname=n1\n',
     );
     expect(formatEvent({ type: 'event', sub: 1, event: 'log', level: 3, message: 'dev eth2 up' })).toBe(
       'dev eth2 up\n',
