@@ -154,7 +154,7 @@ export interface ContentReqFrame {
 
 /**
  * DESC_ADV (2): exactly one description. Encoding uses `description.tlvs` only; build one for
- * sending with `describe(tlvs)` or `decodeDescription(bytes)`.
+ * sending with `makeDescription(tlvs)` or `decodeDescription(bytes)`.
  */
 export interface DescAdvFrame {
   readonly type: typeof FRAME_TYPE.DESC_ADV;

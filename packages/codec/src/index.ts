@@ -3,6 +3,8 @@
  * Uint8Array. See README.md for the API overview and bmx7-wire.md (section 4) for the
  * protocol.
  */
+
+export * from './build.js';
 export * from './bytes.js';
 export * from './constants.js';
 export * from './content.js';
