@@ -34,6 +34,7 @@ export { createSeededRandom } from './random.js';
 export type { MemoryRoutes, MemoryRoutesInit, RouteChange } from './routes.js';
 export { createMemoryRoutes } from './routes.js';
 export type {
+  ChurnOptions,
   EngineFactory,
   SimInstance,
   SimNode,

@@ -213,6 +213,27 @@ describe('createSimNetwork', () => {
     expect(net.linksBetween('a', 'b')[0]!.counters.packets).toBe(0);
   });
 
+  it('counts topology changes in version; setLinkParams changes one direction', () => {
+    const { net, addNode } = bed();
+    addNode('a', 'eth0');
+    addNode('b', 'eth0');
+    const v0 = net.version;
+    net.connect([
+      { node: 'a', iface: 'eth0' },
+      { node: 'b', iface: 'eth0' },
+    ]);
+    const [ab] = net.linksBetween('a', 'b');
+    net.setLinkParams(ab!, { delayMs: 9 });
+    net.setIfaceUp('a', 'eth0', true);
+    net.setLink('a', 'b', { loss: 0.5 });
+    expect(net.version).toBe(v0 + 4);
+    expect(ab!.params).toMatchObject({ delayMs: 9, loss: 0.5 });
+    expect(net.linksBetween('b', 'a')[0]!.params).toMatchObject({ delayMs: 1, loss: 0.5 });
+    expect(() => net.setLinkParams(ab!, { loss: -1 })).toThrow(
+      expect.objectContaining({ code: 'SIM_BAD_ARGUMENT' }),
+    );
+  });
+
   it('rejects bad link parameters', () => {
     const { net, addNode } = bed();
     addNode('a', 'eth0');

@@ -123,6 +123,10 @@ export interface SimNetwork {
   connect(members: readonly Endpoint[], params?: Partial<LinkParams>): Segment;
   /** Directed links from any interface of node `from` to any interface of node `to`. */
   linksBetween(from: string, to: string): DirectedLink[];
+  /** Changes the parameters of one directed link. */
+  setLinkParams(link: DirectedLink, params: Partial<LinkParams>): void;
+  /** Counts changes of the topology (links, their parameters, interfaces); lets checks cache results. */
+  readonly version: number;
   /** Changes the parameters of the links between two nodes: both directions, or only from `a` to `b`. */
   setLink(a: string, b: string, params: Partial<LinkParams>, direction?: 'both' | 'forward'): void;
   /** The interface that owns a link-local address (canonical or not). */
@@ -205,6 +209,7 @@ export function createSimNetwork(init: SimNetworkInit): SimNetwork {
   const owners = new Map<string, MutableIface>();
   const segments: Segment[] = [];
   const listeners = new Set<(e: PacketEvent) => void>();
+  let version = 0;
 
   function node(name: string): NodeState {
     const n = nodes.get(name);
@@ -342,6 +347,7 @@ export function createSimNetwork(init: SimNetworkInit): SimNetwork {
       if (opts.rateMax !== undefined) i.rateMax = opts.rateMax;
       if (opts.channel !== undefined) i.channel = opts.channel;
       st.ifaces.set(ifname, i);
+      version++;
       owners.set(linkLocal, i);
       return i;
     },
@@ -357,6 +363,7 @@ export function createSimNetwork(init: SimNetworkInit): SimNetwork {
     },
     setIfaceUp(nodeName, ifname, up) {
       iface(nodeName, ifname).up = up;
+      version++;
     },
     connect(members, params = {}) {
       checkParams(params);
@@ -392,14 +399,24 @@ export function createSimNetwork(init: SimNetworkInit): SimNetwork {
         }
       }
       segments.push(segment);
+      version++;
       return segment;
     },
     linksBetween: matchLinks,
+    setLinkParams(link, params) {
+      checkParams(params);
+      link.params = { ...link.params, ...params };
+      version++;
+    },
+    get version() {
+      return version;
+    },
     setLink(a, b, params, direction = 'both') {
       checkParams(params);
       const links = direction === 'both' ? [...matchLinks(a, b), ...matchLinks(b, a)] : matchLinks(a, b);
       if (links.length === 0) throw new TestkitError('SIM_BAD_ARGUMENT', `no link between ${a} and ${b}`);
       for (const l of links) l.params = { ...l.params, ...params };
+      version++;
     },
     ownerOf: (linkLocal) => owners.get(linkLocal) ?? owners.get(canonicalIPv6(linkLocal)),
     adjacent(from, to) {

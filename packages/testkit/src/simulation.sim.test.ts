@@ -146,6 +146,68 @@ describe('simulation with a toy distance-vector engine', () => {
     sim.waitConverged({ timeoutMs: 30_000 });
   });
 
+  it('waitConverged notices a link change that no route change follows yet, and waits for the reroute', () => {
+    const sim = toySim('reroute');
+    sim.ring(6);
+    sim.start();
+    sim.waitConverged({ timeoutMs: 30_000 });
+    expect(sim.nodeOfLinkLocal(sim.routeTo('n0', 'n1')!.via)).toBe('n1');
+    const cut = sim.clock.now();
+    sim.setLink('n0', 'n1', { up: false });
+    const t = sim.waitConverged({ timeoutMs: 60_000 });
+    expect(t).toBeGreaterThan(cut);
+    expect(sim.nodeOfLinkLocal(sim.routeTo('n0', 'n1')!.via)).toBe('n5');
+    expect(sim.nodeOfLinkLocal(sim.routeTo('n1', 'n0')!.via)).toBe('n2');
+  });
+
+  it('partition cuts every link between two groups; heal restores them as they were', () => {
+    const sim = toySim('partition');
+    sim.grid(3, 2); // n0 n1 n2 / n3 n4 n5
+    sim.setLink('n2', 'n5', { loss: 0.25 });
+    sim.start();
+    sim.waitConverged({ timeoutMs: 60_000 });
+    const heal = sim.partition(['n0', 'n3']);
+    expect(sim.network.linksBetween('n0', 'n1')[0]!.params.up).toBe(false);
+    expect(sim.network.linksBetween('n4', 'n3')[0]!.params.up).toBe(false);
+    expect(sim.network.linksBetween('n0', 'n3')[0]!.params.up).toBe(true);
+    sim.run(3 * HOLD);
+    expect(sim.routeTo('n0', 'n3')).toBeDefined();
+    expect(sim.routeTo('n0', 'n2')).toBeUndefined();
+    expect(sim.routeTo('n5', 'n3')).toBeUndefined();
+    sim.assertLoopFree();
+    heal();
+    expect(sim.network.linksBetween('n0', 'n1')[0]!.params.up).toBe(true);
+    expect(sim.network.linksBetween('n2', 'n5')[0]!.params.loss).toBe(0.25);
+    sim.waitConverged({ timeoutMs: 60_000 });
+  });
+
+  it('churn takes links up and down at random, reproducibly, and stop brings them back', () => {
+    const run = () => {
+      const sim = toySim('churn');
+      sim.ring(8);
+      expect(sim.links()).toHaveLength(8);
+      sim.start();
+      const changes: string[] = [];
+      const stop = sim.churn({
+        meanUpMs: 20_000,
+        meanDownMs: 5_000,
+        onChange: (a, b, up) => changes.push(`${sim.clock.now().toFixed(3)} ${a}-${b} ${up ? 'up' : 'down'}`),
+      });
+      sim.run(120_000);
+      stop();
+      expect(sim.links().every(([a, b]) => sim.network.linksBetween(a, b).every((l) => l.params.up))).toBe(
+        true,
+      );
+      sim.waitConverged({ timeoutMs: 60_000 });
+      sim.assertLoopFree();
+      return changes;
+    };
+    const changes = run();
+    expect(changes.filter((c) => c.endsWith('down')).length).toBeGreaterThan(10);
+    expect(changes.filter((c) => c.endsWith('up')).length).toBeGreaterThan(5);
+    expect(run()).toEqual(changes);
+  });
+
   it('an asymmetric link teaches routes only in the direction that carries packets', () => {
     const sim = toySim('oneway');
     sim.line(3);

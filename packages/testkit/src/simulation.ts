@@ -104,6 +104,14 @@ export interface TopologyOptions {
   style?: 'radio' | 'wired';
 }
 
+export interface ChurnOptions {
+  meanUpMs: Millis;
+  meanDownMs: Millis;
+  links?: ReadonlyArray<readonly [string, string]>;
+  /** Called on every change (e.g. to record a trace). */
+  onChange?: (a: string, b: string, up: boolean) => void;
+}
+
 export interface WaitConvergedOptions {
   timeoutMs: Millis;
   /** Check at most once per this many virtual ms (default 0: after every instant with events). */
@@ -139,6 +147,20 @@ export interface Simulation<T extends SimInstance = SimInstance> {
   addIface(name: string, ifname: string): void;
   /** Takes an interface up or down and tells its engine. */
   setIfaceUp(name: string, ifname: string, up: boolean): void;
+  /** Pairs of nodes joined by at least one link, each pair once, in the order links were made. */
+  links(): Array<[string, string]>;
+  /**
+   * Cuts every link between `group` and `others` (default: every node not in `group`), both
+   * directions. Returns `heal`, which puts those links back as they were.
+   */
+  partition(group: readonly string[], others?: readonly string[]): () => void;
+  /**
+   * Links going up and down at random: each link (default: all of `links()`) stays up for an
+   * exponentially distributed time of mean `meanUpMs`, then down for one of mean `meanDownMs`,
+   * and so on, drawn from a stream of the simulation's seed. Returns `stop`, which cancels the
+   * pending changes and (unless `{ leaveDown: true }`) brings every churned link back up.
+   */
+  churn(options: ChurnOptions): (options?: { leaveDown?: boolean }) => void;
   line(n: number, options?: TopologyOptions): string[];
   ring(n: number, options?: TopologyOptions): string[];
   grid(w: number, h: number, options?: TopologyOptions): string[];
@@ -210,6 +232,7 @@ export function createSimulation<T extends SimInstance>(init: SimulationInit<T>)
   let reach = 0;
   let reachDirty = true;
   let routeVersion = 0;
+  let membershipVersion = 0;
   let runningCount = 0;
 
   function rec(name: string): NodeRecord<T> {
@@ -300,6 +323,7 @@ export function createSimulation<T extends SimInstance>(init: SimulationInit<T>)
     r.running = true;
     r.started = true;
     reachDirty = true;
+    membershipVersion++;
     const engine = r.instance.engine;
     network.attach(r.name, (ifname, src, payload) => {
       try {
@@ -318,6 +342,7 @@ export function createSimulation<T extends SimInstance>(init: SimulationInit<T>)
     r.running = false;
     r.scope.dispose();
     reachDirty = true;
+    membershipVersion++;
   }
 
   function pushInterfaces(name: string): void {
@@ -387,11 +412,14 @@ export function createSimulation<T extends SimInstance>(init: SimulationInit<T>)
     };
   };
 
-  let checkCache: { version: number; ok: boolean } | undefined;
+  // Consistency depends on routes, on links and interfaces, and on which nodes run.
+  let checkCache: { key: string; ok: boolean } | undefined;
+  let churns = 0;
   const consistentNow = (): boolean => {
-    if (checkCache?.version !== routeVersion) {
+    const key = `${routeVersion}/${network.version}/${membershipVersion}`;
+    if (checkCache?.key !== key) {
       checkCache = {
-        version: routeVersion,
+        key,
         ok: sim.staleRoutes().length === 0 && checkRoutes(view()).problems.length === 0,
       };
     }
@@ -506,6 +534,69 @@ export function createSimulation<T extends SimInstance>(init: SimulationInit<T>)
     setIfaceUp(name, ifname, up) {
       network.setIfaceUp(name, ifname, up);
       pushInterfaces(name);
+    },
+    links() {
+      const seen = new Set<string>();
+      const out: Array<[string, string]> = [];
+      for (const name of records.keys()) {
+        for (const i of network.ifaces(name)) {
+          for (const l of i.out) {
+            const [a, b] = name < l.to.node ? [name, l.to.node] : [l.to.node, name];
+            const key = `${a}\u0000${b}`;
+            if (a === b || seen.has(key)) continue;
+            seen.add(key);
+            out.push([a, b]);
+          }
+        }
+      }
+      return out;
+    },
+    partition(group, others) {
+      const inGroup = new Set(group);
+      const rest = new Set(others ?? [...records.keys()].filter((n) => !inGroup.has(n)));
+      const saved: Array<{ link: ReturnType<SimNetwork['linksBetween']>[number]; up: boolean }> = [];
+      for (const a of inGroup) {
+        for (const i of network.ifaces(a)) {
+          for (const l of i.out) {
+            if (!rest.has(l.to.node)) continue;
+            for (const link of [l, network.linkFrom(l.to, l.from)!]) {
+              saved.push({ link, up: link.params.up });
+              network.setLinkParams(link, { up: false });
+            }
+          }
+        }
+      }
+      return () => {
+        for (const { link, up } of saved) network.setLinkParams(link, { up });
+      };
+    },
+    churn(options) {
+      if (!(options.meanUpMs > 0 && options.meanDownMs > 0)) {
+        throw new TestkitError('SIM_BAD_ARGUMENT', 'churn: meanUpMs and meanDownMs must be > 0');
+      }
+      const stream = random.fork(`churn/${churns++}`);
+      const pairs = options.links ?? sim.links();
+      const cancels = new Map<number, () => void>();
+      const exp = (mean: number) => -mean * Math.log(1 - stream.float());
+      pairs.forEach(([a, b], k) => {
+        const flip = (up: boolean) => {
+          network.setLink(a, b, { up });
+          options.onChange?.(a, b, up);
+          cancels.set(
+            k,
+            clock.schedule(exp(up ? options.meanUpMs : options.meanDownMs), () => flip(!up)),
+          );
+        };
+        cancels.set(
+          k,
+          clock.schedule(exp(options.meanUpMs), () => flip(false)),
+        );
+      });
+      return (stopOptions = {}) => {
+        for (const c of cancels.values()) c();
+        cancels.clear();
+        if (!stopOptions.leaveDown) for (const [a, b] of pairs) network.setLink(a, b, { up: true });
+      };
     },
     line: (n, options = {}) => freshTopology(lineTopology(n, options.prefix), options),
     ring: (n, options = {}) => freshTopology(ringTopology(n, options.prefix), options),
