@@ -4,9 +4,12 @@ import { createMesh, type Mesh } from '@bmx7/testbed';
 import { describeNetns } from '@bmx7/testenv/env';
 import { waitFor } from '@bmx7/testenv/netns';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { bmx7dSpec, primaryOf, tableRoutes } from './test/helpers.js';
+import { bmx7dSpec, MAIN, primaryOf, tableRoutes } from './test/helpers.js';
 
 //   n1 [eth1] ──veth── [eth1] n2 [eth2] ──veth── [eth1] n3
+const spec = bmx7dSpec(() => ['linkTimeout=10000']);
+const LINK_TIMEOUT_MS = 10_000;
+
 describeNetns('bmx7d in a line of three namespaces', () => {
   let mesh: Mesh;
   const ip: Record<string, string> = {};
@@ -19,7 +22,7 @@ describeNetns('bmx7d in a line of three namespaces', () => {
   };
   beforeAll(async () => {
     mesh = createMesh({ kind: 'line', n: 3 }, { prefix: 'bd' });
-    mesh.startAll(bmx7dSpec());
+    mesh.startAll(spec);
     for (const n of ['n1', 'n2', 'n3'])
       ip[n] = await waitFor(`primary address of ${n}`, () => primaryOf(mesh, n), { timeoutMs: 15_000 });
   }, 30_000);
@@ -48,4 +51,71 @@ describeNetns('bmx7d in a line of three namespaces', () => {
     const ping = mesh.exec('n1', 'ping', ['-6', '-c', '3', '-i', '0.2', '-W', '2', ip.n3 as string]);
     expect(ping.status, ping.stdout + ping.stderr).toBe(0);
   }, 40_000);
+
+  const kernelState = (n: string) => ({
+    routes: tableRoutes(mesh, n),
+    rule: /^70:/m.test(mesh.execOk(n, 'ip', ['-6', 'rule', 'show'])),
+    primary: primaryOf(mesh, n),
+    forwarding: mesh.execOk(n, 'sysctl', ['-n', 'net.ipv6.conf.all.forwarding']).trim(),
+  });
+
+  it('a second daemon on the same runtime directory is refused and changes nothing', async () => {
+    const second = mesh.exec('n3', process.execPath, [
+      '--import',
+      'tsx',
+      '--conditions=@bmx7/source',
+      MAIN,
+      `runtimeDir=${mesh.node('n3').dir}/run`,
+      'nodeRsaKey=6',
+      `/keyPath=${mesh.node('n3').dir}/other.der`,
+      'dev=eth1',
+    ]);
+    expect(second.status).toBe(1);
+    expect(second.stderr).toMatch(/another bmx7d \(pid \d+\) runs on runtimeDir/);
+    expect(tableRoutes(mesh, 'n3')).toHaveLength(2);
+  });
+
+  it('stopping the middle node puts its kernel back and withdraws the routes through it', async () => {
+    expect(await mesh.stop('n2', 'SIGTERM')).toBe(0);
+    expect(kernelState('n2')).toEqual({ routes: [], rule: false, primary: undefined, forwarding: '0' });
+    const t0 = Date.now();
+    await waitFor(
+      'n1 and n3 withdraw their routes',
+      () => tableRoutes(mesh, 'n1').length + tableRoutes(mesh, 'n3').length === 0,
+      {
+        timeoutMs: LINK_TIMEOUT_MS + 10_000,
+        intervalMs: 250,
+      },
+    );
+    expect(Date.now() - t0).toBeLessThan(LINK_TIMEOUT_MS + 10_000);
+    mesh.start('n2', spec);
+    await waitFor(
+      'routes back after the restart',
+      () =>
+        tableRoutes(mesh, 'n1').includes(ip.n3 as string) &&
+        tableRoutes(mesh, 'n3').includes(ip.n1 as string),
+      {
+        timeoutMs: 30_000,
+        intervalMs: 250,
+      },
+    );
+  }, 70_000);
+
+  it('kill -9 then a restart removes the leftovers; a clean stop afterwards leaves nothing', async () => {
+    await mesh.stop('n1', 'SIGKILL');
+    // the crashed run left its routes, rule and address behind
+    expect(kernelState('n1')).toMatchObject({ rule: true, primary: ip.n1 });
+    expect(tableRoutes(mesh, 'n1').length).toBeGreaterThan(0);
+    mesh.start('n1', spec);
+    await waitFor('leftovers removed', () => /removing leftovers of the last run/.test(log('n1')), {
+      timeoutMs: 15_000,
+    });
+    await waitFor('n1 routes again', () => tableRoutes(mesh, 'n1').length === 2, {
+      timeoutMs: 30_000,
+      intervalMs: 250,
+    });
+    expect(mesh.execOk('n1', 'ip', ['-6', 'rule', 'show']).match(/^70:/gm)).toHaveLength(1);
+    expect(await mesh.stop('n1', 'SIGINT')).toBe(0);
+    expect(kernelState('n1')).toEqual({ routes: [], rule: false, primary: undefined, forwarding: '0' });
+  }, 70_000);
 });

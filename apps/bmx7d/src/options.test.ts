@@ -1,0 +1,122 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { OptionError } from '@bmx7/control';
+import { describe, expect, it } from 'vitest';
+import {
+  DEFAULT_KEY_PATH,
+  DEFAULT_RUNTIME_DIR,
+  parseBandwidth,
+  parseStartArgs,
+  settingsOf,
+} from './options.js';
+import { MAIN } from './test/helpers.js';
+
+const settings = (argv: string[], files: Record<string, string> = {}) => {
+  const s = parseStartArgs(argv, (p) => {
+    const f = files[p];
+    if (f === undefined) throw Object.assign(new Error('nope'), { code: 'ENOENT' });
+    return f;
+  });
+  return settingsOf(s.state, { hostname: 'host', readDir: () => ['ab'.repeat(28), 'README'] });
+};
+
+const optionError = (fn: () => unknown): OptionError => {
+  try {
+    fn();
+  } catch (e) {
+    if (e instanceof OptionError) return e;
+    throw e;
+  }
+  throw new Error('no OptionError');
+};
+
+describe('bmx7d options', () => {
+  it('reference names and syntax, bmx7d default paths', () => {
+    const s = settings([
+      'runtimeDir=/tmp/r',
+      'debug=4',
+      'nodeRsaKey=7',
+      '/keyPath=/k/rsa.der',
+      'hostname=alpha',
+      'dev=eth1',
+      'dev=wlan0',
+      '/linklayer=2',
+      'dev=eth2',
+      '/rateMax=100M',
+      'ogmInterval=3000',
+      'linkWindow=32',
+      'trustedNodesDir=/t',
+    ]);
+    expect(s).toMatchObject({
+      runtimeDir: '/tmp/r',
+      debug: 4,
+      keyType: 7,
+      keyPath: '/k/rsa.der',
+      table: 70,
+      rulePref: 70,
+    });
+    expect(s.devs).toEqual([
+      { name: 'eth1', rateMax: 1_000_000_000n, channel: 0 },
+      { name: 'wlan0', rateMax: 56_000_000n, channel: 255 },
+      { name: 'eth2', rateMax: 100_000_000n, channel: 0 },
+    ]);
+    expect(s.engine).toMatchObject({
+      hostname: 'alpha',
+      ogmInterval: 3000,
+      linkWindow: 32,
+      txAvgInterval: 800,
+    });
+    expect(s.engine.trustedNodes).toEqual([{ id: 'ab'.repeat(28), trust: 2, support: 2 }]);
+    const d = settings(['dev=eth1']);
+    expect(d).toMatchObject({ runtimeDir: DEFAULT_RUNTIME_DIR, keyPath: DEFAULT_KEY_PATH, debug: 0 });
+    expect(d.engine.hostname).toBe('host');
+    expect(parseBandwidth('2G')).toBe(2_000_000_000n);
+  });
+
+  it('a config file, with the command line on top; ipVersion children set table and preference', () => {
+    const s = settings(['--config', '/etc/bmx7d.conf', 'ogmInterval=4000'], {
+      '/etc/bmx7d.conf':
+        'dev=eth1\n  /channel=0\nogmInterval=5000\nipVersion=6 /tableHnas=80 /tablePrefHnas=81\n',
+    });
+    expect(s).toMatchObject({ table: 80, rulePref: 81 });
+    expect(s.engine.ogmInterval).toBe(4000);
+    expect(s.devs.map((x) => x.name)).toEqual(['eth1']);
+  });
+
+  it('bad options name the option and the reason', () => {
+    expect(optionError(() => settings(['ogmInterval=99'])).message).toMatch(
+      /ogmInterval.*out of range 200\.\.60000/,
+    );
+    expect(optionError(() => settings(['bogus=1'])).option).toBe('bogus');
+    expect(optionError(() => settings(['dev=eth1', 'runtimeDir=/x'])).code).toBe('order');
+    expect(optionError(() => settings(['show=originators'])).code).toBe('runtime-only');
+    expect(optionError(() => settings(['ipAutoPrefix=fd80::/16'])).option).toBe('ipAutoPrefix');
+    expect(optionError(() => settings(['--config', '/none'])).message).toMatch(/cannot read \/none/);
+    expect(
+      optionError(() => settings(['--config', '/c'], { '/c': 'dev=eth1\nlinkWindow=500\n' })).message,
+    ).toMatch(/\/c: line 2: linkWindow/);
+  });
+
+  it('the daemon exits with status 2 and one line before touching anything', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'bmx7d-opt-'));
+    const r = spawnSync(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        '--conditions=@bmx7/source',
+        MAIN,
+        `runtimeDir=${dir}/run`,
+        'dev=eth1',
+        'linkWindow=0',
+      ],
+      { encoding: 'utf8', timeout: 20_000 },
+    );
+    expect(r.status).toBe(2);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toMatch(/^bmx7d: .*linkWindow.*out of range/);
+    expect(readdirSync(dir)).toEqual([]);
+  });
+});
