@@ -16,7 +16,27 @@ export interface Backend {
   /** Told the state a successful change led to: what a restarted wireguard-go gets back. */
   applied?(name: string, state: DeviceState): void;
   supervised?(): SupervisedDevice[];
+  /**
+   * Runs `fn` alone for this device. createWgctrl runs each operation through it, and the UAPI
+   * backend also runs its re-setup after a restart through it, so the two never interleave.
+   */
+  exclusive?<T>(name: string, fn: () => Promise<T>): Promise<T>;
   close(): Promise<void>;
+}
+
+/** Per-key mutual exclusion: each call runs after the previous one for the same key settled. */
+export function createLocks(): <T>(key: string, fn: () => Promise<T>) => Promise<T> {
+  const tails = new Map<string, Promise<unknown>>();
+  return <T>(key: string, fn: () => Promise<T>): Promise<T> => {
+    const prev = tails.get(key) ?? Promise.resolve();
+    const p = prev.then(fn, fn);
+    const tail = p.catch(() => undefined);
+    tails.set(key, tail);
+    void tail.then(() => {
+      if (tails.get(key) === tail) tails.delete(key);
+    });
+    return p;
+  };
 }
 
 /** Interface names as Linux accepts them: 1 to 15 characters, no '/', no whitespace, not "." or "..". */

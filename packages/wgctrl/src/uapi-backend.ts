@@ -15,7 +15,7 @@ import {
   openNetlinkSocket,
   rtnlSetLink,
 } from '@bmx7/netlink';
-import { type Backend, validIfname } from './backend.js';
+import { type Backend, createLocks, validIfname } from './backend.js';
 import { errnoError, WgctrlError } from './errors.js';
 import { type DeviceState, stateToChange } from './state.js';
 import {
@@ -62,6 +62,7 @@ export function createUapiBackend(o: UapiBackendOptions = {}): Backend {
   const sups = new Map<string, { sup: Supervisor; up: boolean }>();
   const desired = new Map<string, DeviceState>();
   let rtnl: NetlinkClient | undefined;
+  const exclusive = createLocks();
   const sockPath = (name: string) => join(runDir, `${name}.sock`);
   const sleep = (ms: number) => new Promise<void>((r) => clock.setTimeout(r, ms));
 
@@ -138,6 +139,7 @@ export function createUapiBackend(o: UapiBackendOptions = {}): Backend {
 
   return {
     kind: 'uapi',
+    exclusive,
     async list() {
       let entries: string[];
       try {
@@ -207,11 +209,24 @@ export function createUapiBackend(o: UapiBackendOptions = {}): Backend {
           }
         },
         async setUp() {
-          const want = desired.get(name);
-          if (want) await exchange(name, encodeUapiSet(stateToChange(want)), 'set');
-          if (up) setLinkUp(name);
-          if (!first) await o.onRestart?.(name);
-          first = false;
+          const run = async () => {
+            if (!sups.has(name))
+              throw new WgctrlError('ERR_WG_CLOSED', 'device deleted while restarting', {
+                device: name,
+                backend: 'uapi',
+              });
+            const want = desired.get(name);
+            if (want) await exchange(name, encodeUapiSet(stateToChange(want)), 'set');
+            if (up) setLinkUp(name);
+          };
+          if (first) {
+            // Inside createDevice, which already holds this device's lock.
+            first = false;
+            return run();
+          }
+          // After a restart: not while a change to this device is half done.
+          await exclusive(name, run);
+          await o.onRestart?.(name);
         },
       });
       sups.set(name, { sup, up });

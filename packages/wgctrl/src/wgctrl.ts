@@ -6,7 +6,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
-import type { Backend } from './backend.js';
+import { type Backend, createLocks } from './backend.js';
 import { type WgBackendKind, WgctrlError } from './errors.js';
 import { createKernelBackend, kernelWireguardAvailable } from './kernel.js';
 import {
@@ -158,18 +158,10 @@ export function wgctrlOver(backend: Backend, opts: { reconcile: boolean }): Wgct
     if (closed)
       throw new WgctrlError('ERR_WG_CLOSED', 'controller closed', { device, backend: backend.kind });
   };
-  // One change at a time per device: a change is read, apply and (on failure) repair.
-  const locks = new Map<string, Promise<unknown>>();
-  const serial = <T>(name: string, fn: () => Promise<T>): Promise<T> => {
-    const prev = locks.get(name) ?? Promise.resolve();
-    const p = prev.then(fn, fn);
-    const tail = p.catch(() => undefined);
-    locks.set(name, tail);
-    void tail.then(() => {
-      if (locks.get(name) === tail) locks.delete(name);
-    });
-    return p;
-  };
+  // One operation at a time per device: a change is a read, an apply and maybe a repair.
+  const local = createLocks();
+  const serial = <T>(name: string, fn: () => Promise<T>): Promise<T> =>
+    backend.exclusive ? backend.exclusive(name, fn) : local(name, fn);
 
   /** Applies a change; when the device refuses it part-way, puts the device back as it was. */
   async function applyOrRepair(name: string, before: DeviceState, change: Change): Promise<void> {
