@@ -51,6 +51,8 @@ export interface DumpedPacket {
   readonly decoded: Result<DecodedPacket>;
   /** With `roundtrip`: -1 when re-encoding gives identical bytes, else the first differing offset. */
   readonly roundtripDifference?: number;
+  /** Set when the capture's snap length cut the datagram (the UDP length is larger). */
+  readonly snapped?: { readonly udpLength: number };
 }
 
 export interface DumpOptions {
@@ -100,7 +102,8 @@ export interface PacketCheck {
 
 /** Why a packet failed (decode, round-trip or a check), or undefined. */
 export function packetProblem(p: DumpedPacket): string | undefined {
-  if (!p.decoded.ok) return `${p.decoded.code}: ${p.decoded.reason}`;
+  if (!p.decoded.ok)
+    return `${p.decoded.code}: ${p.decoded.reason}${p.snapped ? ` (capture holds only ${p.payload.length} of ${p.snapped.udpLength - 8} bytes: snap length)` : ''}`;
   if (p.roundtripDifference !== undefined && p.roundtripDifference >= 0)
     return `re-encoded packet differs at byte ${p.roundtripDifference} of ${p.payload.length}`;
   return undefined;
@@ -293,6 +296,7 @@ export async function runDump(
     io.err(`bmx7ctl dump: ${a.file}: ${cap.reason}`);
     return EXIT.FAILURE;
   }
+  if (cap.value.warning) io.err(`bmx7ctl dump: ${a.file}: ${cap.value.warning} (ignored)`);
   let first: string | undefined;
   let count = 0;
   let failed = 0;

@@ -28,6 +28,11 @@ export interface PcapRecord {
 export interface Capture {
   readonly format: 'pcap' | 'pcapng';
   readonly records: readonly PcapRecord[];
+  /**
+   * Set when the file ends inside a record or block (a capture cut short, e.g. by killing the
+   * capturing process): the records before it are kept.
+   */
+  readonly warning?: string;
 }
 
 /** A UDP datagram over IPv6 found in a capture. */
@@ -40,6 +45,8 @@ export interface Udp6Datagram {
   readonly dstPort: number;
   readonly hopLimit: number;
   readonly payload: Uint8Array;
+  /** UDP length of the datagram; more than `payload.length` when the capture's snap length cut it. */
+  readonly udpLength: number;
 }
 
 function reader(b: Uint8Array, little: boolean) {
@@ -75,11 +82,13 @@ function readPcap(b: Uint8Array): Result<Capture> {
   const records: PcapRecord[] = [];
   let pos = 24;
   while (pos < b.length) {
-    if (pos + 16 > b.length) return fail('ERR_PCAP', `pcap: truncated record header at ${pos}`);
+    if (pos + 16 > b.length)
+      return ok({ format: 'pcap', records, warning: `file ends inside record ${records.length + 1}` });
     const sec = r.u32(pos);
     const frac = r.u32(pos + 4);
     const incl = r.u32(pos + 8);
-    if (incl > b.length - pos - 16) return fail('ERR_PCAP', `pcap: record ${records.length} cut short`);
+    if (incl > b.length - pos - 16)
+      return ok({ format: 'pcap', records, warning: `file ends inside record ${records.length + 1}` });
     records.push({
       index: records.length,
       time: sec + frac / (nano ? 1e9 : 1e6),
@@ -97,7 +106,10 @@ function readPcapng(b: Uint8Array): Result<Capture> {
   let ifaces: { linkType: number; tsDiv: number }[] = [];
   let pos = 0;
   while (pos < b.length) {
-    if (pos + 12 > b.length) return fail('ERR_PCAP', `pcapng: truncated block at ${pos}`);
+    if (pos + 12 > b.length) {
+      if (pos === 0) return fail('ERR_PCAP', 'pcapng: truncated section header');
+      return ok({ format: 'pcapng', records, warning: `file ends inside the block at ${pos}` });
+    }
     const btypeBE = reader(b, false).u32(pos);
     if (btypeBE === 0x0a0d0d0a) {
       const bom = reader(b, false).u32(pos + 8);
@@ -222,6 +234,7 @@ export function udp6FromRecord(rec: PcapRecord): Udp6Datagram | undefined {
     dstPort: be.u16(o + 2),
     hopLimit: ip[7]!,
     payload: ip.subarray(o + 8, pend),
+    udpLength: ulen,
   };
 }
 
