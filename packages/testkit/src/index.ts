@@ -1,3 +1,5 @@
+export type { Bmx7FactoryOptions, Bmx7Instance } from './bmx7.js';
+export { createBmx7Factory } from './bmx7.js';
 export type { RouteReport, RouteView } from './checks.js';
 export { checkRoutes } from './checks.js';
 export type { ClockScope, RunUntilIdleOptions, RunUntilOptions, VirtualClock } from './clock.js';
