@@ -6,7 +6,7 @@
  * (a request sent straight after a `set` in the same write goes unanswered: wait for each reply).
  */
 import { connect, type Socket } from 'node:net';
-import { wgKeyFromHex, wgKeyToHex } from '@bmx7/crypto';
+import { wgKeyToHex } from '@bmx7/crypto';
 import type { Result } from '@bmx7/netlink';
 import { formatEndpoint, formatPrefix, parseEndpoint, parsePrefix } from './addr.js';
 import { WgctrlError } from './errors.js';
@@ -88,7 +88,12 @@ export function decodeUapiDevice(name: string, pairs: readonly [string, string][
   let hsSec = 0;
   let hsNsec = 0;
   const fail = (k: string): Result<DeviceState> => ({ ok: false, reason: `bad value for ${k}` });
-  const hexKey = (v: string) => (/^[0-9a-fA-F]{64}$/.test(v) ? wgKeyFromHex(v) : undefined);
+  const hexKey = (v: string) => {
+    if (v.length !== 64) return undefined;
+    // Buffer stops at the first character that is not hex, so a bad key comes out short.
+    const b = Buffer.from(v, 'hex');
+    return b.length === 32 ? Uint8Array.from(b) : undefined;
+  };
   const endPeer = () => {
     if (peer) peer.lastHandshakeMs = hsSec * 1000 + Math.floor(hsNsec / 1e6);
   };
