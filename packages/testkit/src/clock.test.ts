@@ -284,21 +284,51 @@ describe('createVirtualClock', () => {
     expect(clock.executed).toBe(n);
   }, 60_000);
 
-  it('matches a sorted-list model under random schedule, cancel and advance operations', () => {
+  it('matches a sorted-list model under random schedule, cancel, scope dispose, burst and advance operations', () => {
     type Op =
-      | { kind: 'schedule'; delay: number }
+      | { kind: 'schedule'; delay: number; scope: number }
       | { kind: 'cancel'; pick: number }
+      | { kind: 'dispose'; scope: number }
+      | { kind: 'burst'; n: number; keepEvery: number }
       | { kind: 'advance'; ms: number };
     const op = fc.oneof(
-      fc.record({ kind: fc.constant('schedule' as const), delay: fc.integer({ min: 0, max: 50 }) }),
-      fc.record({ kind: fc.constant('cancel' as const), pick: fc.nat() }),
-      fc.record({ kind: fc.constant('advance' as const), ms: fc.integer({ min: 0, max: 40 }) }),
+      {
+        arbitrary: fc.record({
+          kind: fc.constant('schedule' as const),
+          delay: fc.integer({ min: 0, max: 50 }),
+          scope: fc.integer({ min: -1, max: 2 }),
+        }),
+        weight: 5,
+      },
+      { arbitrary: fc.record({ kind: fc.constant('cancel' as const), pick: fc.nat() }), weight: 3 },
+      {
+        arbitrary: fc.record({
+          kind: fc.constant('dispose' as const),
+          scope: fc.integer({ min: 0, max: 2 }),
+        }),
+        weight: 1,
+      },
+      {
+        // Many timers, most cancelled at once: drives the heap past the compaction threshold.
+        arbitrary: fc.record({
+          kind: fc.constant('burst' as const),
+          n: fc.integer({ min: 500, max: 1500 }),
+          keepEvery: fc.integer({ min: 2, max: 7 }),
+        }),
+        weight: 1,
+      },
+      {
+        arbitrary: fc.record({ kind: fc.constant('advance' as const), ms: fc.integer({ min: 0, max: 40 }) }),
+        weight: 3,
+      },
     );
     fc.assert(
-      fc.property(fc.array(op, { maxLength: 200 }), (ops: Op[]) => {
+      fc.property(fc.array(op, { maxLength: 120 }), (ops: Op[]) => {
         const clock = createVirtualClock();
+        const scopes = [clock.scope(), clock.scope(), clock.scope()];
+        const disposed = [false, false, false];
         const fired: number[] = [];
-        const model: { id: number; due: number; live: boolean }[] = [];
+        const model: { id: number; due: number; live: boolean; scope: number }[] = [];
         const modelFired: number[] = [];
         const cancels: Array<() => void> = [];
         let modelNow = 0;
@@ -312,26 +342,46 @@ describe('createVirtualClock', () => {
           }
           modelNow = Math.max(modelNow, limit);
         };
+        const add = (delay: number, scope: number) => {
+          const id = model.length;
+          model.push({ id, due: modelNow + delay, live: scope < 0 || !disposed[scope], scope });
+          const c = scope < 0 ? clock : scopes[scope]!.clock;
+          cancels.push(c.schedule(delay, () => fired.push(id)));
+        };
         for (const o of ops) {
           if (o.kind === 'schedule') {
-            const id = model.length;
-            model.push({ id, due: modelNow + o.delay, live: true });
-            cancels.push(clock.schedule(o.delay, () => fired.push(id)));
+            add(o.delay, o.scope);
           } else if (o.kind === 'cancel') {
             if (model.length === 0) continue;
             const i = o.pick % model.length;
             model[i]!.live = false;
             cancels[i]!();
+          } else if (o.kind === 'dispose') {
+            disposed[o.scope] = true;
+            for (const e of model) if (e.scope === o.scope) e.live = false;
+            scopes[o.scope]!.dispose();
+          } else if (o.kind === 'burst') {
+            const first = model.length;
+            for (let k = 0; k < o.n; k++) add(k % 97, -1);
+            for (let k = 0; k < o.n; k++) {
+              if (k % o.keepEvery === 0) continue;
+              model[first + k]!.live = false;
+              cancels[first + k]!();
+            }
           } else {
             clock.advance(o.ms);
             modelRun(modelNow + o.ms);
           }
           if (clock.pending !== model.filter((e) => e.live).length) return false;
+          for (let k = 0; k < 3; k++) {
+            if (scopes[k]!.pending !== model.filter((e) => e.live && e.scope === k).length) return false;
+          }
         }
         clock.runUntilIdle();
         modelRun(Number.MAX_SAFE_INTEGER);
         return JSON.stringify(fired) === JSON.stringify(modelFired);
       }),
+      { numRuns: 60 },
     );
   });
 });
