@@ -5,6 +5,7 @@
 import {
   type ContentRef,
   type ContentRefTlv,
+  type Description,
   type DescTlv,
   decodeDescription,
   decodeTlvBody,
@@ -119,9 +120,29 @@ export interface ParsedDescription {
   refs: ContentRef[];
   /** Inline TLV bodies by type (after the mandatory three). */
   inline: Map<number, Uint8Array>;
+  /** The decoded form (for re-sending it in DESC_ADV frames). */
+  decoded: Description;
 }
 
 export type ParseResult = { ok: true; value: ParsedDescription } | { ok: false; reason: string };
+
+/**
+ * Node id and descSqn of an encoded description without decoding it (to drop known ones cheaply);
+ * undefined when the mandatory layout is not there (the full decoder then reports why).
+ */
+export function peekDescription(b: Uint8Array): { id: Uint8Array; descSqn: number } | undefined {
+  if (b.length < 83) return undefined;
+  const l0 = ((b[0]! << 8) | b[1]!) & 0x7ff;
+  if (l0 !== 34) return undefined;
+  const l1 = ((b[l0]! << 8) | b[l0 + 1]!) & 0x7ff;
+  const v = l0 + l1;
+  if (v + 12 > b.length) return undefined;
+  const at = v + 2 + 6;
+  return {
+    id: b.subarray(2, 30),
+    descSqn: ((b[at]! << 24) | (b[at + 1]! << 16) | (b[at + 2]! << 8) | b[at + 3]!) >>> 0,
+  };
+}
 
 /** Decodes a description and checks its signature with the node's public-key content (4.5 (1), (5)). */
 export function parseDescription(
@@ -163,6 +184,7 @@ export function parseDescription(
       anchor,
       refs,
       inline,
+      decoded: d,
     },
   };
 }

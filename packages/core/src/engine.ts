@@ -55,11 +55,12 @@ import {
   encodeMetricTlv,
   type ParsedDescription,
   parseDescription,
+  peekDescription,
   resolveDescription,
   TLV,
 } from './descriptions.js';
 import { umetricFromFm16, umetricToFm16 } from './fm16.js';
-import { hex } from './hex.js';
+import { hex, unhex } from './hex.js';
 import { IID_MAX_RX, IID_REF_TIMEOUT, type IidRef, IidRepo, mayRequest, newIidRef } from './iids.js';
 import {
   type HelloWindow,
@@ -92,6 +93,19 @@ import { RouteExport } from './routes.js';
 import { selectPath } from './selection.js';
 import { mergeFrames, packPackets, type TaskMessage, TxQueue, type TxTask } from './tx.js';
 
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/** Index key of an IPv6 prefix: the address masked to `len` bits, and the length. */
+function hnaKey(address: Uint8Array, len: number): string {
+  const a = address.slice(0, 16);
+  for (let bit = len; bit < 128; bit++) a[bit >> 3]! &= ~(0x80 >> (bit & 7));
+  return `${hex(a)}/${len}`;
+}
+
 /** Admission columns of 4.11 (rows are reduced to "qualifying or not", see README). */
 export const KEY_STATE = { LISTED: 0, TRACKED: 1, CERTIFIED: 2, PROMOTED: 3, NEIGHBOR: 4 } as const;
 export type KeyState = (typeof KEY_STATE)[keyof typeof KEY_STATE];
@@ -116,6 +130,8 @@ interface DescRec {
 
 interface Link {
   id: string;
+  /** Originators routed over this link. */
+  routed: Set<KeyRec>;
   nb: Neigh;
   devIdx: number;
   ifname: string;
@@ -130,6 +146,8 @@ interface Neigh {
   links: Map<string, Link>;
   iidRefs: Map<number, IidRef>;
   agg: AggRxWindow;
+  /** node hex → IID of this neighbour that maps to it (at most one, 4.9). */
+  byNode: Map<string, number>;
   burstSqn: number;
   lastHelloByDev: Map<number, number>;
   addrByDev: Map<number, string>;
@@ -229,6 +247,13 @@ class BmxEngine implements Engine {
   readonly #ownLl = new Set<string>();
   readonly #keys = new Map<string, KeyRec>();
   readonly #links = new Map<string, Link>();
+  /** Keys in Neighbor state. */
+  readonly #nbs = new Set<KeyRec>();
+  /** Keys that sent packets within the qualifying time (superset of the neighbours). */
+  readonly #heard = new Set<KeyRec>();
+  /** HNA6 prefixes of applied descriptions → owner (hex), and the prefix lengths in use. */
+  readonly #hnaIndex = new Map<string, string>();
+  readonly #hnaLens = new Map<number, number>();
   readonly #content = new Map<string, ContentItem & { uses: number; since: number }>();
   readonly #wanted = new Map<string, Set<string>>();
   readonly #heardDesc = new Map<string, { bytes: Uint8Array; from: KeyRec; ifc: Iface }>();
@@ -264,6 +289,7 @@ class BmxEngine implements Engine {
   #lastCasual = -Infinity;
   #nextCasualGap = 0;
   #lastMaintenance = -Infinity;
+  #lastRerequest = 0;
   #maintCancel: (() => void) | undefined;
   #startedAt = 0;
   readonly #cnt: EngineCounters = {
@@ -488,6 +514,7 @@ class BmxEngine implements Engine {
     key.lastPacket = now;
     key.lastRef = now;
     key.heardOn = ifname;
+    this.#heard.add(key);
     this.#grantQualifying(key, now);
     if (key.state < KS.TRACKED) this.#track(key);
 
@@ -588,10 +615,10 @@ class BmxEngine implements Engine {
         if (
           this.#dhm &&
           m.keyType === this.#dhm.type &&
-          key.dhmSecret &&
+          this.#secretOf(key) &&
           (key.state === KS.NEIGHBOR || qualifying)
         ) {
-          if (timingSafeEqual(dhmMac(digest, key.dhmSecret), m.signature)) {
+          if (timingSafeEqual(dhmMac(digest, key.dhmSecret!), m.signature)) {
             ok = true;
             break;
           }
@@ -626,6 +653,7 @@ class BmxEngine implements Engine {
         devIdx: sig.devIdx,
         ifname: ifc.info.name,
         addr: srcText,
+        routed: new Set(),
         window: newHelloWindow(),
         q: { rq: 0, rqTime: -1, tq: 0, tqTime: -1 },
         lastHello: now,
@@ -653,11 +681,11 @@ class BmxEngine implements Engine {
         this.#onContentAdv(f as ContentAdvFrame);
         return;
       case 29:
-        if (hex(f.dest) !== this.#hex) return;
+        if (!sameBytes(f.dest, this.#id)) return;
         for (const id of f.nodeIds) this.#answerDescReq(id, ifc.info.name, !!v);
         return;
       case 30:
-        if (hex(f.dest) !== this.#hex) return;
+        if (!sameBytes(f.dest, this.#id)) return;
         for (const h of f.hashes) this.#answerContentReq(h, ifc.info.name, !!v);
         return;
     }
@@ -698,11 +726,11 @@ class BmxEngine implements Engine {
         for (const o of f.ogms) this.#onOgm(nb, o);
         return;
       case 27:
-        if (hex(f.dest) !== this.#hex) return;
+        if (!sameBytes(f.dest, this.#id)) return;
         for (const s of f.aggSqns) this.#answerOgmReq(nb, s);
         return;
       case 28:
-        if (hex(f.dest) !== this.#hex) return;
+        if (!sameBytes(f.dest, this.#id)) return;
         for (const i of f.iids) this.#answerIidReq(nb, i);
         return;
     }
@@ -754,6 +782,7 @@ class BmxEngine implements Engine {
 
   /** Drops a key to Listed with all its state ("rebooted", metric attack, timeouts). */
   #demoteToListed(k: KeyRec): void {
+    this.#indexHna(k, k.current?.facts, undefined);
     this.#dropNeighbor(k);
     this.#dropOrig(k);
     this.#releaseDesc(k.pending);
@@ -772,11 +801,13 @@ class BmxEngine implements Engine {
       links: new Map(),
       iidRefs: new Map(),
       agg: newAggRxWindow(),
+      byNode: new Map(),
       burstSqn: 0,
       lastHelloByDev: new Map(),
       addrByDev: new Map(),
     };
     k.state = KS.NEIGHBOR;
+    this.#nbs.add(k);
   }
 
   #dropNeighbor(k: KeyRec): void {
@@ -785,7 +816,9 @@ class BmxEngine implements Engine {
     for (const l of [...nb.links.values()]) this.#purgeLink(l);
     for (const ref of nb.iidRefs.values()) this.#unref(ref);
     nb.iidRefs.clear();
+    nb.byNode.clear();
     k.nb = undefined;
+    this.#nbs.delete(k);
     if (k.state === KS.NEIGHBOR) k.state = k.current ? KS.PROMOTED : KS.CERTIFIED;
   }
 
@@ -799,8 +832,9 @@ class BmxEngine implements Engine {
     l.nb.links.delete(l.id);
     this.#links.delete(l.id);
     // routes over it are withdrawn (4.10 "Purge")
-    for (const k of this.#keys.values()) {
+    for (const k of [...l.routed]) {
       const o = k.orig;
+      l.routed.delete(k);
       if (o && o.link === l) {
         o.link = undefined;
         o.um = UMETRIC_NOT_ROUTABLE;
@@ -903,7 +937,7 @@ class BmxEngine implements Engine {
     this.#sendDescAdv(
       undefined,
       ifname,
-      () => (k.current === cur ? this.#descAdvFrame(cur.parsed.bytes) : undefined),
+      () => (k.current === cur ? ({ type: 2, description: cur.parsed.decoded } as Frame) : undefined),
       h,
     );
   }
@@ -1030,6 +1064,14 @@ class BmxEngine implements Engine {
   // ---------------------------------------------------------------- descriptions and contents (4.5)
 
   #onDescAdv(bytes: Uint8Array, from: KeyRec, ifc: Iface): void {
+    // most DESC_ADVs are floods of descriptions already held: drop those before decoding
+    const peek = peekDescription(bytes);
+    if (peek && !this.#cfg.listenOnly) {
+      const kk = this.#keys.get(hex(peek.id));
+      if (!kk || kk.state < KS.TRACKED || !kk.pubkey) return;
+      const held = Math.max(kk.current?.parsed.descSqn ?? 0, kk.pending?.parsed.descSqn ?? 0);
+      if (peek.descSqn <= held) return;
+    }
     const quick = decodeDescription(bytes, {
       minVersion: this.#cfg.compatibility - 1,
       maxVersion: this.#cfg.compatibility + 1,
@@ -1125,6 +1167,11 @@ class BmxEngine implements Engine {
     const d = k.pending;
     if (!d) return !!k.current;
     if (!d.bodies) {
+      // re-assemble only once every content it waited for is here
+      if (d.missing.size) {
+        for (const h of [...d.missing]) if (this.#content.has(h)) d.missing.delete(h);
+        if (d.missing.size) return false;
+      }
       const r = resolveDescription(d.parsed, this.#content);
       if (r.status === 'bad') {
         // contents that cannot be assembled raise the minimum (4.5)
@@ -1136,10 +1183,7 @@ class BmxEngine implements Engine {
       }
       if (r.status === 'missing') {
         for (const hsh of r.hashes) {
-          const h = hex(hsh);
-          if (!d.missing.has(h)) {
-            d.missing.add(h);
-          }
+          d.missing.add(hex(hsh));
           this.#wantContent(hsh, k.hex);
         }
         return false;
@@ -1210,17 +1254,47 @@ class BmxEngine implements Engine {
     };
     for (const e of hna) {
       for (const o of mine) if (overlaps(e, o)) return true;
-      for (const other of this.#keys.values()) {
-        if (other === k || !other.current?.facts) continue;
-        for (const o of other.current.facts.hna) if (overlaps(e, o)) return true;
+      // prefixes of other nodes that contain e: look up e masked to every length in use
+      for (const len of this.#hnaLens.keys()) {
+        if (len > e.prefixLen) continue;
+        const owner = this.#hnaIndex.get(hnaKey(e.address, len));
+        if (owner !== undefined && owner !== k.hex) return true;
+      }
+      // longer prefixes inside e (only for announced networks, rarely)
+      if (e.prefixLen < 128) {
+        for (const other of this.#keys.values()) {
+          if (other === k || !other.current?.facts) continue;
+          for (const o of other.current.facts.hna)
+            if (o.prefixLen > e.prefixLen && overlaps(e, o)) return true;
+        }
       }
     }
     return false;
   }
 
+  /** Keeps the HNA index (prefix → owner) in step with the applied descriptions. */
+  #indexHna(k: KeyRec, old: DescriptionFacts | undefined, next: DescriptionFacts | undefined): void {
+    for (const e of old?.hna ?? []) {
+      const key = hnaKey(e.address, e.prefixLen);
+      if (this.#hnaIndex.get(key) === k.hex) {
+        this.#hnaIndex.delete(key);
+        const n = (this.#hnaLens.get(e.prefixLen) ?? 1) - 1;
+        if (n > 0) this.#hnaLens.set(e.prefixLen, n);
+        else this.#hnaLens.delete(e.prefixLen);
+      }
+    }
+    for (const e of next?.hna ?? []) {
+      const key = hnaKey(e.address, e.prefixLen);
+      if (this.#hnaIndex.has(key)) continue;
+      this.#hnaIndex.set(key, k.hex);
+      this.#hnaLens.set(e.prefixLen, (this.#hnaLens.get(e.prefixLen) ?? 0) + 1);
+    }
+  }
+
   #applyDesc(k: KeyRec): void {
     const d = k.pending!;
     const old = k.current;
+    this.#indexHna(k, old?.facts, d.facts);
     this.#releaseDesc(old);
     k.current = d;
     k.pending = undefined;
@@ -1235,11 +1309,7 @@ class BmxEngine implements Engine {
     if (old && k.nb && d.parsed.descSqn >= old.parsed.descSqn + 10) this.#dropNeighbor(k);
     if (k.state < KS.PROMOTED) k.state = KS.PROMOTED;
     const facts = d.facts!;
-    k.dhmSecret = undefined;
-    if (this.#dhm && facts.dhmKey && facts.dhmKey.type === this.#dhm.type) {
-      const s = dhmSecret(this.#dhm, facts.dhmKey.gx);
-      if (s.ok) k.dhmSecret = s.value;
-    }
+    k.dhmSecret = undefined; // computed when first needed (#secretOf)
     if (k.nb) {
       k.nb.burstSqn = 0;
       // links to addresses that left the LLIP go (4.8)
@@ -1269,14 +1339,9 @@ class BmxEngine implements Engine {
       k.orig.chainOgm = undefined;
     }
     // unsolicited re-broadcast (4.5 unsolicitedDescAdvs)
-    const bytes = d.parsed.bytes;
+    const frame: Frame = { type: 2, description: d.parsed.decoded };
     for (const ifname of this.#ifs.keys()) {
-      this.#sendDescAdv(
-        undefined,
-        ifname,
-        () => (k.current === d ? this.#descAdvFrame(bytes) : undefined),
-        k.hex,
-      );
+      this.#sendDescAdv(undefined, ifname, () => (k.current === d ? frame : undefined), k.hex);
     }
     const view = this.#view(k);
     if (isNew) this.#emit({ type: 'node-appeared', node: view });
@@ -1284,11 +1349,12 @@ class BmxEngine implements Engine {
     for (const [type, consume] of this.#tlvConsumers) consume(view, d.bodies!.get(type));
     this.#updateRoutes(k);
     // OGMs waiting for this description (4.9 step 1)
-    for (const kk of this.#keys.values()) {
+    for (const kk of [...this.#nbs]) {
       const nb = kk.nb;
       if (!nb) continue;
-      for (const ref of nb.iidRefs.values()) {
-        if (ref.node !== k.hex) continue;
+      const iid = nb.byNode.get(k.hex);
+      const ref = iid === undefined ? undefined : nb.iidRefs.get(iid);
+      if (ref) {
         if (ref.descSqn < d.parsed.descSqn) {
           ref.sqn = 0;
           ref.fm16 = 0;
@@ -1316,14 +1382,16 @@ class BmxEngine implements Engine {
     ref.refreshed = now;
     if (ref.node !== h) {
       // a different node id replaces the mapping; other IIDs of this neighbour for that node go
-      for (const [i, r] of nb.iidRefs) {
-        if (r !== ref && r.node === h) {
-          this.#unref(r);
-          nb.iidRefs.delete(i);
-        }
+      const other = nb.byNode.get(h);
+      if (other !== undefined && other !== a.iid) {
+        const r = nb.iidRefs.get(other);
+        if (r) this.#unref(r);
+        nb.iidRefs.delete(other);
       }
       this.#unref(ref);
+      if (ref.node && nb.byNode.get(ref.node) === a.iid) nb.byNode.delete(ref.node);
       ref.node = h;
+      nb.byNode.set(h, a.iid);
       ref.descSqn = a.descSqn;
       ref.sqn = 0;
       ref.fm16 = 0;
@@ -1562,6 +1630,10 @@ class BmxEngine implements Engine {
     o.sqn = ref.sqn;
     o.um = cand.um;
     o.fm16 = cand.um > UMETRIC_NOT_ROUTABLE ? umetricToFm16(cand.um) : FM16_NOT_ROUTABLE;
+    if (o.link !== cand.link) {
+      o.link?.routed.delete(k);
+      cand.link?.routed.add(k);
+    }
     o.link = cand.link;
     o.hops = ref.hops;
     o.history = ref.history;
@@ -1614,6 +1686,16 @@ class BmxEngine implements Engine {
   }
 
   // ---------------------------------------------------------------- links and neighbours
+
+  /** The pairwise DHM secret (4.4), computed on first use: only neighbours ever need it. */
+  #secretOf(k: KeyRec): Uint8Array | undefined {
+    if (k.dhmSecret) return k.dhmSecret;
+    const g = k.current?.facts?.dhmKey;
+    if (!this.#dhm || !g || g.type !== this.#dhm.type) return undefined;
+    const r = dhmSecret(this.#dhm, g.gx);
+    if (r.ok) k.dhmSecret = r.value;
+    return k.dhmSecret;
+  }
 
   #bestTqLink(nb: Neigh): Link | undefined {
     const now = this.#now();
@@ -1672,6 +1754,7 @@ class BmxEngine implements Engine {
     const o = k.orig;
     if (!o) return;
     o.retry?.();
+    o.link?.routed.delete(k);
     this.#routes.setOwner(k.hex, []);
     this.#iids.free(o.iid);
     removeOgm(this.#agg, k.hex);
@@ -1848,7 +1931,15 @@ class BmxEngine implements Engine {
       const ifc = this.#ifs.get(ifname);
       if (!ifc) continue;
       const frames = mergeFrames(items.map(({ task, msg }) => ({ task, msg })));
-      for (const pkt of packPackets(this.#id, frames, this.#signParams(ifc))) {
+      let packets: Uint8Array[];
+      try {
+        packets = packPackets(this.#id, frames, this.#signParams(ifc));
+      } catch (err) {
+        // a programmer error in packet assembly must not stop the node (counted and logged)
+        this.#c.logger.log(0, 'packet assembly failed', { error: String(err) });
+        continue;
+      }
+      for (const pkt of packets) {
         if (!this.#cfg.listenOnly) this.#c.datagrams.send(ifname, pkt);
         this.#cnt.txPackets++;
         this.#cnt.txBytes += pkt.length;
@@ -1905,7 +1996,7 @@ class BmxEngine implements Engine {
     if (this.#ownOgmNow || now - this.#lastOwnOgm >= ownGap) this.#ownOgm();
     this.#flushAggregation();
     // OGM_REQ for missing aggregations of every lq-ok neighbour (4.9)
-    for (const k of this.#keys.values()) {
+    for (const k of this.#nbs) {
       const nb = k.nb;
       if (!nb || !this.#nbLqOk(nb)) continue;
       const ifname = this.#bestTqIf(nb);
@@ -1928,14 +2019,15 @@ class BmxEngine implements Engine {
   /** The signature method for my packets (4.4 table). */
   #signParams(ifc: Iface) {
     const now = this.#now();
-    const peers = [...this.#keys.values()]
+    const peers = [...this.#heard]
       .filter((k) => k.state === KS.NEIGHBOR || (k.state === KS.PROMOTED && k.qualifyingUntil > now))
       .sort((a, b) => (a.hex < b.hex ? -1 : 1));
     let reserve: Array<{ keyType: number; length: number }> = [];
     let sign: (header: Uint8Array, tail: Uint8Array) => SignatureMessage[] = () => [];
     const digestOf = (header: Uint8Array, tail: Uint8Array) => packetDigest(ifc.ll, header, tail);
     if (peers.length) {
-      const dhmOk = this.#dhm && peers.length <= this.#cfg.maxDhmNeighs && peers.every((k) => k.dhmSecret);
+      const dhmOk =
+        this.#dhm && peers.length <= this.#cfg.maxDhmNeighs && peers.every((k) => this.#secretOf(k));
       if (dhmOk) {
         const type = this.#dhm!.type;
         reserve = peers.map(() => ({ keyType: type, length: 14 }));
@@ -1989,6 +2081,7 @@ class BmxEngine implements Engine {
           if (now - ref.refreshed >= IID_REF_TIMEOUT) {
             this.#unref(ref);
             nb.iidRefs.delete(i);
+            if (ref.node && nb.byNode.get(ref.node) === i) nb.byNode.delete(ref.node);
           }
         }
         const qualifying = k.qualifyingUntil > now;
@@ -1996,6 +2089,9 @@ class BmxEngine implements Engine {
           this.#dropNeighbor(k);
       }
     }
+    for (const k of this.#heard) if (k.qualifyingUntil <= now && !k.nb) this.#heard.delete(k);
+    const rerequest = now - this.#lastRerequest >= this.#cfg.maintainanceInterval;
+    if (rerequest) this.#lastRerequest = now;
     for (const k of [...this.#keys.values()]) {
       const qualifying = k.qualifyingUntil > now;
       if (k.state === KS.PROMOTED && !qualifying && k.iidRefCount === 0) this.#dropOrig(k);
@@ -2010,6 +2106,7 @@ class BmxEngine implements Engine {
         now - k.lastRef >= this.#cfg.idTimeout
       ) {
         this.#keys.delete(k.hex);
+        this.#heard.delete(k);
         for (const [h, s] of this.#wanted) {
           s.delete(k.hex);
           if (!s.size) this.#wanted.delete(h);
@@ -2017,6 +2114,12 @@ class BmxEngine implements Engine {
       }
       // promote resolved pending descriptions whose promotion condition now holds
       if (k.pending && k.state >= KS.CERTIFIED) this.#tryResolve(k);
+      // re-resolve what is still missing every maintainanceInterval (4.12)
+      if (rerequest && k.state >= KS.TRACKED) {
+        if (!k.pubkey) this.#requestPubkey(k);
+        else if (k.pending && !k.pending.bodies)
+          for (const h of k.pending.missing) this.#wantContent(unhex(h), k.hex);
+      }
     }
     for (const [h, c] of this.#content) {
       if (c.uses <= 0 && now - c.since >= this.#cfg.idTimeout) this.#content.delete(h);

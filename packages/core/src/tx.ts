@@ -22,8 +22,9 @@ import {
 
 /** Frames area of a packet (1232 − 30). */
 export const FRAMES_MAX = 1202;
-/** Requests per merged frame, keeping each frame well below a packet. */
-const MSGS_PER_FRAME = 40;
+/** Message bytes per merged frame: leaves room for SIGNATURE (17 MACs), OGM_AGG_SQN and headers. */
+const FRAME_DATA_BUDGET = 800;
+const MSG_BYTES: Record<number, number> = { 13: 30, 19: 48, 27: 2, 28: 2, 29: 28, 30: 28 };
 
 export type TaskMessage =
   | { kind: 'frame'; frame: Frame }
@@ -132,8 +133,9 @@ export function mergeFrames(items: Array<{ task: TxTask; msg: TaskMessage }>): F
     m.msgs.push(msg);
   }
   for (const m of merged.values()) {
-    for (let i = 0; i < m.msgs.length; i += MSGS_PER_FRAME) {
-      const part = m.msgs.slice(i, i + MSGS_PER_FRAME);
+    const per = Math.max(1, Math.floor(FRAME_DATA_BUDGET / (MSG_BYTES[m.type] ?? 48)));
+    for (let i = 0; i < m.msgs.length; i += per) {
+      const part = m.msgs.slice(i, i + per);
       const dest = m.group ?? new Uint8Array(28);
       switch (m.type) {
         case 13:
