@@ -2,6 +2,7 @@
 /** bmx7ctl entry point: wires process I/O to the command dispatcher (cli.ts). */
 import { readFile } from 'node:fs/promises';
 import { type CliIo, runCli } from './cli.js';
+import { controlCommand } from './client.js';
 import { COMMANDS } from './commands.js';
 
 // A closed pipe (`bmx7ctl dump x.pcap | head`) ends the output quietly.
@@ -16,4 +17,4 @@ const io: CliIo = {
   readFile: async (path) => new Uint8Array(await readFile(path)),
 };
 
-process.exitCode = await runCli(process.argv.slice(2), io, COMMANDS);
+process.exitCode = await runCli(process.argv.slice(2), io, COMMANDS, controlCommand);

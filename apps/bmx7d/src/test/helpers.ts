@@ -42,3 +42,11 @@ export function primaryOf(mesh: Mesh, node: string): string | undefined {
   const out = mesh.exec(node, 'ip', ['-6', '-o', 'addr', 'show', 'scope', 'global']).stdout;
   return /inet6 (fd70:[0-9a-f:]+)\/16/.exec(out)?.[1];
 }
+
+/** bmx7ctl's entry point (run as a process: apps never import each other). */
+export const CTL_MAIN = fileURLToPath(new URL('../../../bmx7ctl/src/main.ts', import.meta.url));
+
+/** argv that runs bmx7ctl from sources. */
+export function ctlArgv(args: string[]): string[] {
+  return ['--import', 'tsx', '--conditions=@bmx7/source', CTL_MAIN, ...args];
+}
