@@ -1,6 +1,8 @@
+import { decodePacket, readCapture, udp6Datagrams } from '@bmx7/codec';
 import type { EngineEvent, EnginePlugin } from '@bmx7/core';
 import { describe, expect, it } from 'vitest';
 import { createBmx7Factory } from './bmx7.js';
+import { tapPcap } from './pcap.js';
 import { createSimulation } from './simulation.js';
 
 describe('createBmx7Factory', () => {
@@ -22,9 +24,18 @@ describe('createBmx7Factory', () => {
       }),
     });
     sim.line(3);
+    const tap = tapPcap(sim.network);
     sim.start();
     sim.waitConverged({ timeoutMs: 60_000 });
     sim.assertLoopFree();
+    // What the engines sent, read back from the capture, is BMX7 the codec decodes.
+    tap.stop();
+    const cap = readCapture(tap.bytes());
+    expect(cap.ok).toBe(true);
+    const dgrams = cap.ok ? udp6Datagrams(cap.value, 6270) : [];
+    expect(dgrams.length).toBe(tap.count);
+    expect(dgrams.length).toBeGreaterThan(10);
+    expect(dgrams.filter((d) => !decodePacket(d.payload).ok)).toEqual([]);
     const n0 = sim.node('n0').instance;
     expect(n0.plugins.map((p) => p.name)).toEqual(['watch']);
     expect(n0.engine.show('watch')).toEqual([{ node: 'n0' }]);

@@ -31,6 +31,8 @@ export type {
   SimNetworkInit,
 } from './network.js';
 export { createSimNetwork, DEFAULT_LINK_PARAMS, MAX_DATAGRAM } from './network.js';
+export type { PcapTap, PcapTapOptions } from './pcap.js';
+export { tapPcap } from './pcap.js';
 export type { SeededRandom } from './random.js';
 export { createSeededRandom } from './random.js';
 export type { MemoryRoutes, MemoryRoutesInit, RouteChange } from './routes.js';

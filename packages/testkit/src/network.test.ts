@@ -234,6 +234,37 @@ describe('createSimNetwork', () => {
     );
   });
 
+  it('inject hands a datagram to a node as if from any source, and drops it when the interface is down', () => {
+    const { clock, net, rx, addNode } = bed();
+    addNode('a', 'eth0');
+    net.inject('a', 'eth0', 'fe80::bad', bytes(6, 6), 10);
+    clock.advance(9);
+    expect(rx).toHaveLength(0);
+    clock.advance(1);
+    expect(rx[0]).toMatchObject({ at: 10, node: 'a', ifname: 'eth0', src: 'fe80::bad' });
+    expect([...rx[0]!.payload]).toEqual([6, 6]);
+    net.setIfaceUp('a', 'eth0', false);
+    net.inject('a', 'eth0', 'fe80::bad', bytes(1));
+    clock.runUntilIdle();
+    expect(rx).toHaveLength(1);
+    expect(net.counters('a')).toMatchObject({ rxPackets: 1, dropped: 1 });
+  });
+
+  it('shows listeners the payload of every event, copied at send time', () => {
+    const { clock, net, addNode } = bed('payload', { loss: 0.5 });
+    for (const n of ['a', 'b', 'c']) addNode(n, 'eth0');
+    net.connect(['a', 'b', 'c'].map((node) => ({ node, iface: 'eth0' })));
+    const seen: string[] = [];
+    net.onPacket((e) => seen.push(`${e.kind}:${[...e.payload].join(',')}`));
+    const buf = bytes(4, 2);
+    for (let i = 0; i < 10; i++) net.send('a', 'eth0', buf);
+    buf[0] = 0;
+    clock.runUntilIdle();
+    expect(seen.length).toBe(30);
+    expect(seen.every((l) => l.endsWith(':4,2'))).toBe(true);
+    expect(seen.some((l) => l.startsWith('lose:'))).toBe(true);
+  });
+
   it('rejects bad link parameters', () => {
     const { net, addNode } = bed();
     addNode('a', 'eth0');

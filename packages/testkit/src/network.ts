@@ -99,9 +99,17 @@ export interface NodeCounters {
   oversize: number;
 }
 
+/** What `onPacket` listeners see. `payload` is the datagram (shared: do not modify it). */
 export type PacketEvent =
-  | { kind: 'send'; at: Millis; from: SimIface; bytes: number }
-  | { kind: 'deliver' | 'lose' | 'drop'; at: Millis; from: SimIface; to: SimIface; bytes: number };
+  | { kind: 'send'; at: Millis; from: SimIface; bytes: number; payload: Uint8Array }
+  | {
+      kind: 'deliver' | 'lose' | 'drop';
+      at: Millis;
+      from: SimIface;
+      to: SimIface;
+      bytes: number;
+      payload: Uint8Array;
+    };
 
 export interface SimNetwork {
   readonly clock: VirtualClock;
@@ -139,6 +147,13 @@ export interface SimNetwork {
   attach(node: string, receiver: Receiver | undefined): void;
   /** Sends one datagram out of `node`'s `ifname` to everyone on its segments. */
   send(node: string, ifname: string, payload: Uint8Array): void;
+  /**
+   * Hands `payload` to `node`'s receiver on `ifname` after `delayMs` (default 0) as if it came
+   * from `src`, whoever that is: forged, replayed or malformed traffic for robustness tests.
+   * Dropped (and counted) when the interface is down or the node detached at that time. Not
+   * reported to `onPacket` listeners (it crossed no link).
+   */
+  inject(node: string, ifname: string, src: string, payload: Uint8Array, delayMs?: Millis): void;
   /** A DatagramPort for one node (what the engine gets as `components.datagrams`). */
   datagramPort(node: string): DatagramPort;
   counters(node: string): Readonly<NodeCounters>;
@@ -233,7 +248,8 @@ export function createSimNetwork(init: SimNetworkInit): SimNetwork {
     if (!to.up || !receiver) {
       link.counters.dropped++;
       (link.from as MutableIface).owner.counters.dropped++;
-      if (listeners.size) emit({ kind: 'drop', at: clock.now(), from: link.from, to, bytes: payload.length });
+      if (listeners.size)
+        emit({ kind: 'drop', at: clock.now(), from: link.from, to, bytes: payload.length, payload });
       return;
     }
     link.counters.delivered++;
@@ -242,7 +258,7 @@ export function createSimNetwork(init: SimNetworkInit): SimNetwork {
     rc.rxPackets++;
     rc.rxBytes += payload.length;
     if (listeners.size)
-      emit({ kind: 'deliver', at: clock.now(), from: link.from, to, bytes: payload.length });
+      emit({ kind: 'deliver', at: clock.now(), from: link.from, to, bytes: payload.length, payload });
     receiver(to.name, link.from.linkLocal, payload);
   }
 
@@ -253,11 +269,12 @@ export function createSimNetwork(init: SimNetworkInit): SimNetwork {
     st.counters.txPackets++;
     st.counters.txBytes += size;
     if (size > MAX_DATAGRAM) st.counters.oversize++;
-    if (listeners.size) emit({ kind: 'send', at: clock.now(), from, bytes: size });
-    // One copy, taken now (the sender may reuse its buffer), shared by the receivers: engines
-    // must not modify a received payload. Copies due at the same time go out as one event,
-    // in link order, which is what separate events with consecutive sequence numbers would do.
-    let copy: Uint8Array | undefined;
+    // One copy, taken now (the sender may reuse its buffer), shared by the receivers and the
+    // listeners: engines must not modify a received payload.
+    const data = payload.slice();
+    if (listeners.size) emit({ kind: 'send', at: clock.now(), from, bytes: size, payload: data });
+    // Copies due at the same time go out as one event, in link order, which is what separate
+    // events with consecutive sequence numbers would do.
     let batch: DirectedLink[] | undefined;
     let batchDelay = 0;
     for (const link of from.out) {
@@ -268,16 +285,17 @@ export function createSimNetwork(init: SimNetworkInit): SimNetwork {
       if (!p.up || !from.up) {
         c.dropped++;
         st.counters.dropped++;
-        if (listeners.size) emit({ kind: 'drop', at: clock.now(), from, to: link.to, bytes: size });
+        if (listeners.size)
+          emit({ kind: 'drop', at: clock.now(), from, to: link.to, bytes: size, payload: data });
         continue;
       }
       if (p.loss > 0 && random.float() < p.loss) {
         c.lost++;
         st.counters.lost++;
-        if (listeners.size) emit({ kind: 'lose', at: clock.now(), from, to: link.to, bytes: size });
+        if (listeners.size)
+          emit({ kind: 'lose', at: clock.now(), from, to: link.to, bytes: size, payload: data });
         continue;
       }
-      copy ??= payload.slice();
       const delay = p.jitterMs > 0 ? p.delayMs + random.float() * p.jitterMs : p.delayMs;
       if (batch === undefined) {
         batch = [link];
@@ -285,12 +303,10 @@ export function createSimNetwork(init: SimNetworkInit): SimNetwork {
       } else if (delay === batchDelay) {
         batch.push(link);
       } else {
-        const data = copy;
         clock.post(delay, () => deliver(link, data));
       }
     }
     if (batch !== undefined) {
-      const data = copy!;
       const links = batch;
       if (links.length === 1) clock.post(batchDelay, () => deliver(links[0]!, data));
       else
@@ -428,6 +444,20 @@ export function createSimNetwork(init: SimNetworkInit): SimNetwork {
       node(nodeName).receiver = receiver;
     },
     send,
+    inject(nodeName, ifname, src, payload, delayMs = 0) {
+      const to = iface(nodeName, ifname);
+      const data = payload.slice();
+      clock.post(delayMs, () => {
+        const receiver = to.owner.receiver;
+        if (!to.up || !receiver) {
+          to.owner.counters.dropped++;
+          return;
+        }
+        to.owner.counters.rxPackets++;
+        to.owner.counters.rxBytes += data.length;
+        receiver(to.name, src, data);
+      });
+    },
     datagramPort(nodeName) {
       node(nodeName);
       return { send: (ifname, payload) => send(nodeName, ifname, payload) };
