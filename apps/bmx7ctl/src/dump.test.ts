@@ -67,6 +67,22 @@ describe.each(CAPTURES)('bmx7ctl dump %s', (name) => {
   });
 });
 
+describe('bmx7ctl dump follows content references', () => {
+  it('shows referenced TLVs once their contents were seen (tun.pcap: the gateway announcement)', async () => {
+    const { io, out } = memIo();
+    expect(await runDump([fixture('tun.pcap')], io)).toBe(EXIT.OK);
+    const line = out.find((l) => l.startsWith('  resolved TUN6IN6_NET of 6484B2ED/'));
+    expect(line).toMatch(/bandwidth=92274K networkLen=16 network=fdbb::/);
+    expect(out.some((l) => /resolved INFO of 0C476241\/\d+: .*name=ref-n1/.test(l))).toBe(true);
+    const j = memIo();
+    await runDump([fixture('tun.pcap'), '--json'], j.io);
+    const resolved = j.out.flatMap((l) => JSON.parse(l).resolved ?? []);
+    const net = resolved.find((r: { tlv: { name: string } }) => r.tlv.name === 'TUN6IN6_NET');
+    expect(net.node).toMatch(/^6484b2ed/);
+    expect(net.tlv.entries.map((e: { network: string }) => e.network).sort()).toEqual(['fdaa:3::', 'fdbb::']);
+  });
+});
+
 describe('bmx7ctl dump failures', () => {
   const src = Uint8Array.of(0xfe, 0x80, ...new Array(13).fill(0), 1);
   const dst = Uint8Array.of(0xff, 0x02, ...new Array(13).fill(0), 2);
@@ -130,5 +146,5 @@ describe('bmx7ctl process', () => {
     expect(ok.stdout).toMatch(/TUN6IN6_NET ref/);
     expect(run('dump').status).toBe(2);
     expect(run('dump', join(repoRoot, 'package.json')).status).toBe(1);
-  });
+  }, 120_000);
 });

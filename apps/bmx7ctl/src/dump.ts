@@ -15,26 +15,34 @@
  */
 import { createHash } from 'node:crypto';
 import {
+  assembleContent,
   BMX7_PORT,
   type Capture,
+  type ContentItem,
+  type ContentRef,
   contentHash,
   type DecodedPacket,
   decodePacket,
+  decodeTlvBody,
   encodePacket,
   firstDifference,
   fm8ToUmetric,
   fm16ToUmetric,
   frameTypeName,
+  hashKey,
   ip4ToString,
   ip6ToString,
   keyTypeName,
+  missingContent,
   type Result,
   readCapture,
+  type TlvValue,
   tlvTypeName,
   toHex,
   udp6FromRecord,
   umetricToHuman,
 } from '@bmx7/codec';
+import { inflate } from '@bmx7/codec/zlib';
 import { type CliIo, type Command, EXIT, type ExitCode, UsageError } from './cli.js';
 
 /** One BMX7 datagram of a capture with its decode (and round-trip) result. */
@@ -53,6 +61,8 @@ export interface DumpedPacket {
   readonly roundtripDifference?: number;
   /** Set when the capture's snap length cut the datagram (the UDP length is larger). */
   readonly snapped?: { readonly udpLength: number };
+  /** Referenced description TLVs whose contents became complete with this packet. */
+  readonly resolved?: readonly ResolvedTlv[];
 }
 
 export interface DumpOptions {
@@ -61,20 +71,68 @@ export interface DumpOptions {
   readonly port?: number;
 }
 
+/** A referenced description TLV that became complete with this packet's contents. */
+export interface ResolvedTlv {
+  /** Node id of the description that references it. */
+  readonly nodeId: Uint8Array;
+  readonly descSqn: number;
+  readonly tlv: TlvValue;
+}
+
+/**
+ * Follows content references across a capture: remembers every CONTENT_ADV item and every
+ * description's references, and reports each referenced TLV once all its items were seen.
+ */
+function contentTracker() {
+  const items = new Map<string, ContentItem>();
+  const pending = new Map<string, { nodeId: Uint8Array; descSqn: number; ref: ContentRef }>();
+  const done = new Set<string>();
+  const lookup = (h: Uint8Array) => items.get(hashKey(h));
+  return (d: DecodedPacket): ResolvedTlv[] => {
+    for (const f of d.frames) {
+      if (f.type === 4) {
+        const hash = contentHash(sha224, f.body, f.nesting, f.gzip, f.reserved);
+        items.set(hashKey(hash), { hash, nesting: f.nesting, gzip: f.gzip, body: f.body });
+      } else if (f.type === 2) {
+        for (const t of f.description.tlvs) {
+          if (t.type !== 0) continue;
+          const key = `${hashKey(f.description.nodeId)}/${f.description.version.descSqn}/${hashKey(t.ref.expandedHash)}/${t.ref.expandedType}`;
+          if (!done.has(key))
+            pending.set(key, {
+              nodeId: f.description.nodeId,
+              descSqn: f.description.version.descSqn,
+              ref: t.ref,
+            });
+        }
+      }
+    }
+    const out: ResolvedTlv[] = [];
+    for (const [key, p] of pending) {
+      if (missingContent(p.ref, lookup).length) continue;
+      pending.delete(key);
+      done.add(key);
+      const body = assembleContent(p.ref, lookup, { hash: sha224, inflate });
+      const tlv = body.ok ? decodeTlvBody(p.ref.expandedType, body.value) : body;
+      if (tlv.ok) out.push({ nodeId: p.nodeId, descSqn: p.descSqn, tlv: tlv.value });
+    }
+    return out;
+  };
+}
+
 /** Every BMX7 datagram of a capture, decoded. */
 export function* dumpPackets(cap: Capture, opts: DumpOptions = {}): Generator<DumpedPacket> {
   const port = opts.port ?? BMX7_PORT;
+  const track = contentTracker();
   for (const rec of cap.records) {
     const d = udp6FromRecord(rec);
     if (!d || (d.srcPort !== port && d.dstPort !== port)) continue;
     const decoded = decodePacket(d.payload);
-    let roundtripDifference: number | undefined;
-    if (opts.roundtrip && decoded.ok)
-      roundtripDifference = firstDifference(
-        encodePacket(decoded.value.header, decoded.value.frames),
-        d.payload,
-      );
-    const base = {
+    const roundtripDifference =
+      opts.roundtrip && decoded.ok
+        ? firstDifference(encodePacket(decoded.value.header, decoded.value.frames), d.payload)
+        : undefined;
+    const resolved = decoded.ok ? track(decoded.value) : [];
+    yield {
       number: rec.index + 1,
       time: d.time,
       src: d.src,
@@ -83,8 +141,10 @@ export function* dumpPackets(cap: Capture, opts: DumpOptions = {}): Generator<Du
       dstPort: d.dstPort,
       payload: d.payload,
       decoded,
+      ...(roundtripDifference === undefined ? {} : { roundtripDifference }),
+      ...(d.udpLength - 8 > d.payload.length ? { snapped: { udpLength: d.udpLength } } : {}),
+      ...(resolved.length ? { resolved } : {}),
     };
-    yield roundtripDifference === undefined ? base : { ...base, roundtripDifference };
   }
 }
 
@@ -129,8 +189,9 @@ export function toJsonValue(v: unknown, key = '', kind: 'frame' | 'tlv' = 'frame
   if (v && typeof v === 'object') {
     const o = v as Record<string, unknown>;
     const out: Record<string, unknown> = {};
-    if (typeof o.type === 'number' && (key === 'frames' || key === 'tlvs'))
-      out.name = kind === 'tlv' ? tlvTypeName(o.type) : frameTypeName(o.type);
+    if (typeof o.type === 'number' && (key === 'frames' || key === 'tlvs' || key === 'tlv'))
+      out.name = kind === 'tlv' || key === 'tlv' ? tlvTypeName(o.type) : frameTypeName(o.type);
+    if (key === 'ref' && typeof o.expandedType === 'number') out.expandedName = tlvTypeName(o.expandedType);
     for (const [k, x] of Object.entries(o)) out[k] = toJsonValue(x, k, kind);
     return out;
   }
@@ -151,6 +212,12 @@ export function packetJson(p: DumpedPacket): Record<string, unknown> {
     o.frames = toJsonValue(p.decoded.value.frames, 'frames');
     if (p.decoded.value.signature) o.signature = p.decoded.value.signature;
   }
+  if (p.resolved)
+    o.resolved = p.resolved.map((r) => ({
+      node: toHex(r.nodeId),
+      descSqn: r.descSqn,
+      tlv: toJsonValue(r.tlv, 'tlv'),
+    }));
   if (p.roundtripDifference !== undefined)
     o.roundtrip = p.roundtripDifference < 0 ? 'identical' : { firstDifference: p.roundtripDifference };
   const problem = packetProblem(p);
@@ -241,6 +308,10 @@ export function packetText(p: DumpedPacket, t0: number): string[] {
         lines.push(`  ${name} ${fieldsText(f)}`);
     }
   }
+  for (const r of p.resolved ?? [])
+    lines.push(
+      `  resolved ${tlvTypeName(r.tlv.type)} of ${short(r.nodeId)}/${r.descSqn}: ${fieldsText(r.tlv)}`,
+    );
   if (p.roundtripDifference !== undefined)
     lines.push(
       p.roundtripDifference < 0
