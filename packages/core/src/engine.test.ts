@@ -36,3 +36,38 @@ describe('two engines back to back', () => {
     expect(Number(rows[0]!.tq)).toBeGreaterThanOrEqual(25);
   });
 });
+
+describe('plugin API', () => {
+  it('a plugin TLV reaches the other node, with node and route events', () => {
+    const m = new Medium();
+    const got: Array<{ from: string; body: string | undefined }> = [];
+    const events: string[] = [];
+    const a = m.add({ nodeKey: fixtureKey('n1'), hostname: 'a', linkRsaKeyMaterial: linkKey }, ['eth0'], 11);
+    const b = m.add({ nodeKey: fixtureKey('n2'), hostname: 'b', linkRsaKeyMaterial: linkKey }, ['eth0'], 12);
+    // type 30 is free for extensions (bmx7-wire 4.13)
+    a.engine.use({
+      name: 'sender',
+      attach: (host) => host.registerTlv(30, () => new TextEncoder().encode('hello from a plugin')),
+    });
+    b.engine.use({
+      name: 'receiver',
+      attach: (host) => {
+        host.registerTlv(
+          30,
+          () => undefined,
+          (node, body) => got.push({ from: node.name, body: body && new TextDecoder().decode(body) }),
+        );
+        host.on((e) => events.push(e.type));
+        host.registerTable('greetings', () => got.map((g) => ({ from: g.from, body: g.body ?? '' })));
+      },
+    });
+    m.connect(0, 'eth0', 1, 'eth0');
+    a.engine.start();
+    b.engine.start();
+    m.run(12_000);
+    expect(got).toContainEqual({ from: 'a', body: 'hello from a plugin' });
+    expect(events).toEqual(expect.arrayContaining(['node-appeared', 'description-changed', 'route-changed']));
+    expect(b.engine.show('greetings')[0]).toEqual({ from: 'a', body: 'hello from a plugin' });
+    expect(b.engine.nodes()[0]).toMatchObject({ name: 'a', hops: 1 });
+  });
+});

@@ -72,7 +72,13 @@ import {
   timeAwareRq,
   timeAwareTq,
 } from './links.js';
-import { pathMetric, UMETRIC_MAX, UMETRIC_NOT_ROUTABLE } from './metrics.js';
+import {
+  linkThroughput,
+  type MetricParams,
+  pathMetric,
+  UMETRIC_MAX,
+  UMETRIC_NOT_ROUTABLE,
+} from './metrics.js';
 import {
   type AggRxWindow,
   type AggTx,
@@ -1656,14 +1662,42 @@ class BmxEngine implements Engine {
     if (!o?.chainOgm || o.sqn < 1) return;
     const p = k.current?.facts?.metric;
     if (p && o.hops >= p.maxHops) return;
+    const history = this.#hopHistory(k, o, p);
     const ogm: Ogm = {
       chainOgm: o.chainOgm,
       iid: o.iid,
       hops: o.hops,
       metric: o.fm16 || FM16_NOT_ROUTABLE,
-      history: [],
+      history,
     };
-    if (scheduleOgm(this.#agg, { node: k.hex, bytes: 18, ogm })) this.#flushAggregation();
+    if (scheduleOgm(this.#agg, { node: k.hex, bytes: 18 + 3 * history.length, ogm }))
+      this.#flushAggregation();
+  }
+
+  /**
+   * Hop history of a forwarded OGM (4.9): only with CP in the originator's algorithm; my own link
+   * first if its interface is not exclusive, then the received entries with channel ≠ 0, at most
+   * the originator's ogmHistorySize.
+   */
+  #hopHistory(k: KeyRec, o: Orig, p: MetricParams | undefined): Ogm['history'][number][] {
+    if (!p || !(p.algo & 1) || p.ogmHistorySize === 0 || !o.link) return [];
+    const out: Ogm['history'][number][] = [];
+    const ifc = this.#ifs.get(o.link.ifname);
+    const channel = ifc?.info.channel ?? 0;
+    if (channel !== 0) {
+      const now = this.#now();
+      const tp = linkThroughput(
+        timeAwareRq(o.link.q, now, this.#cfg.linkTimeout),
+        timeAwareTq(o.link.q, now, this.#cfg.linkTimeout),
+        ifc?.info.rateMax ?? 1_000_000_000n,
+        true,
+        p,
+      );
+      out.push({ metric: umetricToFm16(tp), directional: false, channel });
+    }
+    for (const h of o.history) if (h.channel !== 0 && out.length < p.ogmHistorySize) out.push(h);
+    void k;
+    return out.slice(0, p.ogmHistorySize);
   }
 
   #flushAggregation(): void {
