@@ -40,6 +40,7 @@ export { createMemoryRoutes } from './routes.js';
 export type {
   ChurnOptions,
   EngineFactory,
+  IfaceSpec,
   SimInstance,
   SimNode,
   SimNodeContext,

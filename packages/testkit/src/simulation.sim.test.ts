@@ -71,8 +71,18 @@ describe('simulation with a toy distance-vector engine', () => {
 
   it('wired style gives each link its own interface at both ends', () => {
     const sim = toySim();
-    sim.line(3, { style: 'wired' });
+    sim.line(3, { style: 'wired', iface: { rateMax: 1_000_000_000n, channel: 0 } });
     expect(sim.network.ifaces('n1').map((i) => i.name)).toEqual(['eth0', 'eth1']);
+    expect(sim.network.interfaceInfos('n1')[1]).toMatchObject({
+      name: 'eth1',
+      rateMax: 1_000_000_000n,
+      channel: 0,
+    });
+    sim.addIface('n2', { name: 'wlan9', rateMax: 56_000_000n, channel: 11 });
+    expect(sim.network.interfaceInfos('n2').map((i) => [i.name, i.channel])).toEqual([
+      ['eth0', 0],
+      ['wlan9', 11],
+    ]);
     expect(sim.network.ifaces('n0').map((i) => i.name)).toEqual(['eth0']);
     sim.start();
     sim.waitConverged({ timeoutMs: 30_000 });

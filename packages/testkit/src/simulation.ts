@@ -91,7 +91,18 @@ export interface SimulationInit<T extends SimInstance> {
   maxRouteChanges?: number;
 }
 
+/** An interface to create: its name, and what the engine is told about its medium (bmx7-wire 4.10). */
+export interface IfaceSpec {
+  name: string;
+  /** Maximum link rate in bit/s. */
+  rateMax?: bigint;
+  /** 0 = exclusive (wired), 1–254 = wireless channel, 255 = shared/unknown. */
+  channel?: number;
+}
+
 export interface TopologyOptions {
+  /** Rate and channel of the interfaces the topology creates. */
+  iface?: Omit<IfaceSpec, 'name'>;
   /** Node name prefix (default "n"). */
   prefix?: string;
   /** Link parameters for the topology's links. */
@@ -125,7 +136,8 @@ export interface Simulation<T extends SimInstance = SimInstance> {
   readonly network: SimNetwork;
   /** The root random stream (topologies draw from forks of it). */
   readonly random: SeededRandom;
-  addNode(name: string, options?: { ifaces?: string[] }): SimNode<T>;
+  /** Adds a node with these interfaces (default: the default interface) and builds its engine. */
+  addNode(name: string, options?: { ifaces?: Array<string | IfaceSpec> }): SimNode<T>;
   node(name: string): SimNode<T>;
   /** Names in the order they were added. */
   nodes(): string[];
@@ -144,7 +156,7 @@ export interface Simulation<T extends SimInstance = SimInstance> {
   /** Changes the links between two nodes (both directions, or only a → b). */
   setLink(a: string, b: string, params: Partial<LinkParams>, direction?: 'both' | 'forward'): void;
   /** Adds an interface to a node and tells its engine. */
-  addIface(name: string, ifname: string): void;
+  addIface(name: string, iface: string | IfaceSpec): void;
   /** Takes an interface up or down and tells its engine. */
   setIfaceUp(name: string, ifname: string, up: boolean): void;
   /** Pairs of nodes joined by at least one link, each pair once, in the order links were made. */
@@ -350,6 +362,15 @@ export function createSimulation<T extends SimInstance>(init: SimulationInit<T>)
     r.instance.engine.setInterfaces(network.interfaceInfos(name));
   }
 
+  function addSpec(node: string, spec: string | IfaceSpec): void {
+    if (typeof spec === 'string') {
+      network.addIface(node, spec);
+      return;
+    }
+    const { name, ...opts } = spec;
+    network.addIface(node, name, opts);
+  }
+
   function endpoint(m: string | Endpoint): Endpoint {
     return typeof m === 'string' ? { node: m, iface: defaultIface } : m;
   }
@@ -360,14 +381,16 @@ export function createSimulation<T extends SimInstance>(init: SimulationInit<T>)
   ): void {
     const style = options.style ?? 'radio';
     for (const name of t.nodes) {
-      if (!records.has(name)) sim.addNode(name, { ifaces: style === 'wired' ? [] : [defaultIface] });
+      if (!records.has(name)) {
+        sim.addNode(name, { ifaces: style === 'wired' ? [] : [{ ...options.iface, name: defaultIface }] });
+      }
     }
     for (const [a, b] of t.edges) {
       if (style === 'wired') {
         const ia = `eth${network.ifaces(a).length}`;
         const ib = `eth${network.ifaces(b).length}`;
-        network.addIface(a, ia);
-        network.addIface(b, ib);
+        addSpec(a, { ...options.iface, name: ia });
+        addSpec(b, { ...options.iface, name: ib });
         network.connect(
           [
             { node: a, iface: ia },
@@ -432,7 +455,7 @@ export function createSimulation<T extends SimInstance>(init: SimulationInit<T>)
     random,
     addNode(name, options = {}) {
       network.addNode(name);
-      for (const ifname of options.ifaces ?? [defaultIface]) network.addIface(name, ifname);
+      for (const spec of options.ifaces ?? [defaultIface]) addSpec(name, spec);
       const routes = createMemoryRoutes({ clock, maxChanges: init.maxRouteChanges ?? 1000 });
       const partial = {
         name,
@@ -527,8 +550,8 @@ export function createSimulation<T extends SimInstance>(init: SimulationInit<T>)
       network.connect(members.map(endpoint), link);
     },
     setLink: (a, b, params, direction) => network.setLink(a, b, params, direction),
-    addIface(name, ifname) {
-      network.addIface(name, ifname);
+    addIface(name, spec) {
+      addSpec(name, spec);
       pushInterfaces(name);
     },
     setIfaceUp(name, ifname, up) {
