@@ -4,11 +4,11 @@
  * (uptime, nodes), the own node as the first originator, and the host's figures (cpu, mem).
  */
 import { formatUptime, REFERENCE_TABLES, type Row, type TableResult } from '@bmx7/control';
-import type { Engine } from '@bmx7/core';
+import { type Engine, UMETRIC_MAX } from '@bmx7/core';
 
 export const REVISION = '0000000';
-/** 2^38 ≈ the reference's UMETRIC_MAX print "257G": the metric of the own node. */
-const UMETRIC_MAX = 274877906944;
+/** The metric of the own node, as the reference prints it ("257G"). */
+const OWN_METRIC = Number(UMETRIC_MAX);
 
 export interface HostFacts {
   devs: { name: string; up: boolean; rateMax: bigint; channel: number }[];
@@ -65,7 +65,7 @@ export function tableRows(engine: Engine, table: string, host: HostFacts): Row[]
         dev: null,
         nbShortId: null,
         nbName: null,
-        metric: UMETRIC_MAX,
+        metric: OWN_METRIC,
         hops: 0,
         ogmSqn: s?.ogmSqn ?? null,
       };
