@@ -69,7 +69,7 @@ export const fixtureKey = (name: string): RsaPrivateKey =>
 export interface TestNode {
   engine: Engine;
   routes: Map<string, Route>;
-  sent: Array<{ ifname: string; payload: Uint8Array }>;
+  sent: Array<{ ifname: string; payload: Uint8Array; time: number }>;
   stored: { v: number | undefined };
 }
 
@@ -92,7 +92,7 @@ export class Medium {
       random: seededRandom(seed),
       datagrams: {
         send: (ifname, payload) => {
-          sent.push({ ifname, payload });
+          sent.push({ ifname, payload, time: this.clock.t });
           this.#deliver(idx, ifname, payload);
         },
       },
