@@ -17,14 +17,19 @@ function strip<T>(v: T): T {
 
 describe('round-trip properties', () => {
   it('every TLV type: decode(encode(v)) = v', () => {
+    const seen = new Set<number>();
     fc.assert(
       fc.property(tlvValue, (v) => {
+        seen.add(v.type);
         const r = decodeTlvBody(v.type, encodeTlvBody(v));
         if (!r.ok) throw new Error(r.reason);
         expect(r.value).toEqual(v);
       }),
       { numRuns: 2000 },
     );
+    for (const t of Object.keys(TLV_CODECS).map(Number))
+      expect(seen.has(t), `TLV type ${t} generated`).toBe(true);
+    expect([...seen].some((t) => !TLV_CODECS[t])).toBe(true);
   });
 
   it('every TLV type: encode(decode(b)) = b for any bytes that decode', () => {
@@ -39,14 +44,19 @@ describe('round-trip properties', () => {
   });
 
   it('every frame type: decode(encode(f)) = f', () => {
+    const seen = new Set<number>();
     fc.assert(
       fc.property(frame, (f) => {
+        seen.add(f.type);
         const r = decodeFrameData(f.type, encodeFrameData(f));
         if (!r.ok) throw new Error(r.reason);
         expect(r.value).toEqual(f);
       }),
       { numRuns: 3000 },
     );
+    for (const t of Object.keys(FRAME_CODECS).map(Number))
+      expect(seen.has(t), `frame type ${t} generated`).toBe(true);
+    expect([...seen].some((t) => !FRAME_CODECS[t])).toBe(true);
   });
 
   it('every frame type: encode(decode(b)) = b for any bytes that decode', () => {

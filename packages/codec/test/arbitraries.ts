@@ -1,5 +1,6 @@
 /** fast-check arbitraries for every frame and TLV type (tests only). */
 import fc from 'fast-check';
+import { makeDescription } from '../src/build.js';
 import {
   DHM_KEY_LEN,
   FRAME_TYPE,
@@ -292,8 +293,15 @@ const ogm: fc.Arbitrary<Ogm> = fc.record({
   history: fc.array(fc.record({ metric: fm16, directional: fc.boolean(), channel: u8 }), { maxLength: 10 }),
 });
 
-/** A frame of every type (descriptions small enough to fit a packet). */
+const descAdv: fc.Arbitrary<Frame> = descTlvs.map((tlvs) => {
+  const d = makeDescription(tlvs);
+  if (!d.ok) throw new Error(d.reason);
+  return { type: FRAME_TYPE.DESC_ADV, description: d.value };
+});
+
+/** A frame of every type. */
 export const frame: fc.Arbitrary<Frame> = fc.oneof(
+  descAdv,
   someBytes(1, 30).map((data) => ({ type: FRAME_TYPE.TRASH_ADV, data })),
   someBytes(1, 30).map((data) => ({ type: FRAME_TYPE.NOP, data })),
   fc
