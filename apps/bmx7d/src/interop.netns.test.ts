@@ -1,0 +1,120 @@
+/**
+ * Interop with the reference C bmx7 (opt-in): set BMX7_REF_BIN to a reference `bmx7` binary built
+ * outside this repository. Without it the suite is skipped and says why.
+ *
+ *   ref–bmx7d–ref:    n1 (reference) ── n2 (bmx7d) ── n3 (reference)
+ *   bmx7d–ref–bmx7d:  n1 (bmx7d) ── n2 (reference) ── n3 (bmx7d)
+ */
+
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { createMesh, type Mesh, type MeshNode } from '@bmx7/testbed';
+import { describeNetns } from '@bmx7/testenv/env';
+import { waitFor } from '@bmx7/testenv/netns';
+import { afterEach, describe, expect, it } from 'vitest';
+import { bmx7dArgs, ctlArgv, MAIN, primaryOf, tableRoutes } from './test/helpers.js';
+
+const REF = process.env.BMX7_REF_BIN;
+
+function refSpec(n: MeshNode) {
+  // the reference writes core files into its working directory: start it in the node's own
+  const args = [
+    `runtimeDir=${n.dir}/run`,
+    'debug=0',
+    'nodeRsaKey=6',
+    `/keyPath=${n.dir}/rsa.der`,
+    `hostname=ref-${n.name}`,
+    ...n.links.map((l) => `dev=${l.iface}`),
+    `descSqnPath=${n.dir}/descSqn`,
+  ];
+  return {
+    cmd: 'sh',
+    args: ['-c', `mkdir -p "${n.dir}/run" && cd "${n.dir}" && exec "$0" "$@"`, REF as string, ...args],
+  };
+}
+
+function bmxSpec(n: MeshNode) {
+  return {
+    cmd: process.execPath,
+    args: [
+      '--import',
+      'tsx',
+      '--conditions=@bmx7/source',
+      MAIN,
+      ...bmx7dArgs(n).map((a) => (a.startsWith('hostname=') ? `hostname=bmx-${n.name}` : a)),
+    ],
+  };
+}
+
+async function converge(mesh: Mesh, kinds: Record<string, 'ref' | 'bmx'>): Promise<Record<string, string>> {
+  const names = Object.keys(kinds);
+  mesh.startAll((n) => (kinds[n.name] === 'ref' ? refSpec(n) : bmxSpec(n)));
+  const ip: Record<string, string> = {};
+  for (const n of names)
+    ip[n] = await waitFor(`primary address of ${n}`, () => primaryOf(mesh, n), { timeoutMs: 20_000 });
+  for (const n of names) {
+    const others = names.filter((o) => o !== n);
+    await waitFor(
+      `${n} (${kinds[n]}) routes to ${others.join(', ')}`,
+      () => others.every((o) => tableRoutes(mesh, n).includes(ip[o]!)),
+      {
+        timeoutMs: 45_000,
+        intervalMs: 500,
+      },
+    );
+  }
+  return ip;
+}
+
+const ctl = (mesh: Mesh, node: string, ...args: string[]) =>
+  spawnSync(process.execPath, ctlArgv(['--runtime-dir', join(mesh.node(node).dir, 'run'), ...args]), {
+    encoding: 'utf8',
+    timeout: 20_000,
+  });
+
+const refShow = (mesh: Mesh, node: string, table: string) =>
+  mesh.exec(node, REF as string, [`runtimeDir=${join(mesh.node(node).dir, 'run')}`, '-c', `show=${table}`])
+    .stdout;
+
+if (!REF) {
+  describe('interop with the reference bmx7', () => {
+    it.skip('skipped: set BMX7_REF_BIN to a reference bmx7 binary built outside the repository', () => {});
+  });
+} else {
+  describeNetns('interop with the reference bmx7', () => {
+    let mesh: Mesh | undefined;
+    afterEach(() => {
+      mesh?.cleanup();
+      mesh = undefined;
+    });
+
+    it('reference–bmx7d–reference converges, routes, pings, and each lists the other by name', async () => {
+      mesh = createMesh({ kind: 'line', n: 3 }, { prefix: 'ir' });
+      const m = mesh;
+      const ip = await converge(m, { n1: 'ref', n2: 'bmx', n3: 'ref' });
+      const ping = m.exec('n1', 'ping', ['-6', '-c', '3', '-i', '0.2', '-W', '2', ip.n3!]);
+      expect(ping.status, ping.stdout).toBe(0);
+      const ours = ctl(m, 'n2', 'show', 'originators');
+      expect(ours.status, ours.stderr).toBe(0);
+      expect(ours.stdout).toMatch(/ ref-n1 /);
+      expect(ours.stdout).toMatch(/ ref-n3 /);
+      await waitFor('the reference lists bmx-n2', () => / bmx-n2 /.test(refShow(m, 'n1', 'originators')), {
+        timeoutMs: 10_000,
+      });
+    }, 90_000);
+
+    it('bmx7d–reference–bmx7d converges, routes, pings, and each lists the other by name', async () => {
+      mesh = createMesh({ kind: 'line', n: 3 }, { prefix: 'is' });
+      const m = mesh;
+      const ip = await converge(m, { n1: 'bmx', n2: 'ref', n3: 'bmx' });
+      const ping = m.exec('n1', 'ping', ['-6', '-c', '3', '-i', '0.2', '-W', '2', ip.n3!]);
+      expect(ping.status, ping.stdout).toBe(0);
+      const ours = ctl(m, 'n1', '-c', 'show=originators');
+      expect(ours.stdout).toMatch(/ ref-n2 /);
+      expect(ours.stdout).toMatch(/ bmx-n3 /);
+      const theirs = refShow(m, 'n2', 'originators');
+      expect(theirs).toMatch(/ bmx-n1 /);
+      expect(theirs).toMatch(/ bmx-n3 /);
+    }, 90_000);
+  });
+}
