@@ -4,6 +4,12 @@ export type { RouteReport, RouteView } from './checks.js';
 export { checkRoutes } from './checks.js';
 export type { ClockScope, RunUntilIdleOptions, RunUntilOptions, VirtualClock } from './clock.js';
 export { createVirtualClock } from './clock.js';
+export type { ClockUnderTest, RoutesUnderTest, StorageUnderTest } from './compliance.js';
+export {
+  describeClockCompliance,
+  describeRoutesCompliance,
+  describeStorageCompliance,
+} from './compliance.js';
 export type { RouteProblem, TestkitErrorCode } from './errors.js';
 export {
   describeProblem,

@@ -1,0 +1,55 @@
+// The in-memory twins pass the same compliance suites as the Linux adapters.
+import { createVirtualClock } from './clock.js';
+import {
+  describeClockCompliance,
+  describeRoutesCompliance,
+  describeStorageCompliance,
+} from './compliance.js';
+import { createMemoryRoutes } from './routes.js';
+import { createMemoryStorage } from './storage.js';
+
+describeClockCompliance('virtual clock', () => {
+  const clock = createVirtualClock(1000);
+  return { clock, advance: (ms) => void clock.advance(ms) };
+});
+
+describeClockCompliance('virtual clock scope', () => {
+  const clock = createVirtualClock();
+  const scope = clock.scope('node');
+  return { clock: scope.clock, advance: (ms) => void clock.advance(ms), dispose: () => scope.dispose() };
+});
+
+describeStorageCompliance('memory storage', () => {
+  const storage = createMemoryStorage();
+  return { storage, reopen: () => storage };
+});
+
+describeRoutesCompliance('memory routes', () => {
+  const routes = createMemoryRoutes();
+  return { routes, read: () => routes.list(), via: 'fe80::1', dev: 'eth0' };
+});
+
+// A real-time clock shaped like the daemon's (setTimeout): the suite holds for it too.
+describeClockCompliance('setTimeout clock', () => {
+  const timers = new Set<NodeJS.Timeout>();
+  return {
+    clock: {
+      now: () => performance.now(),
+      schedule(ms, fn) {
+        const t = setTimeout(() => {
+          timers.delete(t);
+          fn();
+        }, ms);
+        timers.add(t);
+        return () => {
+          clearTimeout(t);
+          timers.delete(t);
+        };
+      },
+    },
+    advance: (ms) => new Promise((resolve) => setTimeout(resolve, ms + 5)),
+    dispose: () => {
+      for (const t of timers) clearTimeout(t);
+    },
+  };
+});
