@@ -1,5 +1,6 @@
 /** The registered bmx7ctl commands (add new ones here). */
 import type { Command } from './cli.js';
-import { dumpCommand } from './dump.js';
+import { dumpVerifyCommand } from './verify.js';
 
-export const COMMANDS: readonly Command[] = [dumpCommand];
+// `dump` with its `--verify` option (verify.ts wraps dump.ts's command).
+export const COMMANDS: readonly Command[] = [dumpVerifyCommand];
