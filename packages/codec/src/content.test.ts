@@ -171,3 +171,29 @@ describe('buildContent / assembleContent', () => {
     expect(r2.ok).toBe(false);
   });
 });
+
+describe('hostile content graphs', () => {
+  it('a hash list that lists itself is rejected, not followed forever', () => {
+    const opts = { hash: sha224, inflate };
+    // a nesting-1 item whose body is its own hash cannot exist (the hash covers the body), so
+    // model the cycle with a lookup that answers every hash with the same list
+    const list = { nesting: 1, gzip: false, body: new Uint8Array(28) };
+    const ref = {
+      expandedHash: new Uint8Array(28),
+      expandedLength: 100,
+      expandedType: 28,
+      nesting: 2,
+      gzip: false,
+      hashes: [new Uint8Array(28)],
+      inline: new Uint8Array(0),
+    };
+    expect(assembleContent(ref, () => list, opts).ok).toBe(false);
+    expect(missingContent(ref, () => list)).toEqual([]);
+    expect(
+      missingDescriptionContent({ tlvs: [{ type: 0, ref, offset: 0, length: 62 }] }, () => list),
+    ).toEqual([]);
+    expect(expandDescription({ tlvs: [{ type: 0, ref, offset: 0, length: 62 }] }, () => list, opts).ok).toBe(
+      false,
+    );
+  });
+});

@@ -347,14 +347,15 @@ export function expandDescription(
 function countContents(ref: ContentRef, lookup: ContentLookup): number {
   if (ref.nesting === 0 || ref.hashes.length === 0) return 0;
   let n = 0;
-  const walk = (hs: readonly Uint8Array[]) => {
+  const maxLevel = Math.min(ref.nesting, MAX_REF_NESTING);
+  const walk = (hs: readonly Uint8Array[], level: number) => {
     for (const h of hs) {
       n++;
       const it = lookup(h);
-      if (it?.nesting) walk(splitHashes(it.body));
+      if (it?.nesting && level < maxLevel) walk(splitHashes(it.body), level + 1);
     }
   };
-  walk(ref.hashes);
+  walk(ref.hashes, 1);
   return n;
 }
 
