@@ -617,6 +617,7 @@ class BmxEngine implements Engine {
         payload.subarray(span.tailOffset),
       );
       let ok = false;
+      let expectedMac: Uint8Array | undefined;
       for (const m of sig.messages) {
         if (SIG_RSA_TYPES.has(m.keyType)) {
           const lk = cur.facts!.rsaLinkKey;
@@ -634,7 +635,8 @@ class BmxEngine implements Engine {
           this.#secretOf(key) &&
           (key.state === KS.NEIGHBOR || qualifying)
         ) {
-          if (timingSafeEqual(dhmMac(digest, key.dhmSecret!), m.signature)) {
+          expectedMac ??= dhmMac(digest, key.dhmSecret!);
+          if (timingSafeEqual(expectedMac, m.signature)) {
             ok = true;
             break;
           }
@@ -1599,6 +1601,8 @@ class BmxEngine implements Engine {
     const now = this.#now();
     const p = d.facts.metric;
     const claimed = umetricFromFm16(ref.fm16);
+    // not applicable at all: older sqn, or same sqn without a better claim (4.10)
+    if (ref.sqn < o.sqn || !(ref.sqn > o.sqn || claimed > o.um)) return;
     let cand = this.#offer(k, nb, claimed, ref.history);
     const minimum = o.minimum;
     const lexGreater =
