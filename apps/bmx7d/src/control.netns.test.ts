@@ -1,5 +1,5 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { statSync } from 'node:fs';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { join } from 'node:path';
 import { createMesh, type Mesh } from '@bmx7/testbed';
@@ -21,7 +21,10 @@ describeNetns('bmx7d control socket and bmx7ctl', () => {
 
   beforeAll(async () => {
     mesh = createMesh({ kind: 'line', n: 2 }, { prefix: 'bc' });
-    mesh.startAll(bmx7dSpec());
+    for (const n of mesh.nodes.values())
+      writeFileSync(join(n.dir, 'bmx7d.conf'), '# bmx7d test config\nogmInterval=5000\n');
+    // eth5 does not exist yet: it appears later (interface tracking)
+    mesh.startAll(bmx7dSpec((n) => ['--config', join(n.dir, 'bmx7d.conf'), 'dev=eth5']));
     for (const n of ['n1', 'n2'])
       ip[n] = await waitFor(`primary address of ${n}`, () => primaryOf(mesh, n), { timeoutMs: 15_000 });
     await waitFor(
@@ -89,6 +92,7 @@ describeNetns('bmx7d control socket and bmx7ctl', () => {
   });
 
   it('runtime parameter changes, daemon refusals and usage errors', () => {
+    expect(run('n1', 'get', 'ogmInterval').stdout).toMatch(/ogmInterval +5000 +\(6000\)/);
     expect(run('n1', '-c', 'ogmInterval=3000').status).toBe(0);
     expect(run('n1', 'get', 'ogmInterval').stdout).toMatch(/ogmInterval +3000 +\(6000\)/);
     expect(run('n1', '-c', 'ogmInterval=-').status).toBe(0);
@@ -195,4 +199,70 @@ describeNetns('bmx7d control socket and bmx7ctl', () => {
     expect(ping.status, ping.stdout).toBe(0);
     expect(run('n1', 'show', 'status').status).toBe(0);
   }, 30_000);
+
+  it('SIGHUP reloads the config file', async () => {
+    writeFileSync(join(mesh.node('n2').dir, 'bmx7d.conf'), 'ogmInterval=4000\nlinkWindow=40\n');
+    const pid = Number(readFileSync(join(mesh.node('n2').dir, 'run', 'pid'), 'utf8'));
+    process.kill(pid, 'SIGHUP');
+    await waitFor('reloaded', () => /linkWindow +40 /.test(run('n2', 'parameters').stdout), {
+      timeoutMs: 10_000,
+      intervalMs: 300,
+    });
+    expect(run('n2', 'get', 'ogmInterval').stdout).toMatch(/ogmInterval +4000 /);
+  });
+
+  it('an interface that appears later is used; dev=-eth1 and dev=eth1 at runtime remove and restore it', async () => {
+    const links = () => run('n1', '--json', 'show', 'links');
+    const devsOfLinks = () => (JSON.parse(links().stdout).rows as { dev: string }[]).map((r) => r.dev).sort();
+    expect(devsOfLinks()).toEqual(['eth1']);
+    spawnSync('ip', [
+      'link',
+      'add',
+      'eth5',
+      'netns',
+      mesh.node('n1').ns,
+      'type',
+      'veth',
+      'peer',
+      'name',
+      'eth5',
+      'netns',
+      mesh.node('n2').ns,
+    ]);
+    for (const n of ['n1', 'n2']) mesh.execOk(n, 'ip', ['link', 'set', 'eth5', 'up']);
+    await waitFor('links on eth1 and eth5', () => devsOfLinks().join() === 'eth1,eth5', {
+      timeoutMs: 20_000,
+      intervalMs: 500,
+    });
+    expect(mesh.execOk('n1', 'ip', ['-6', '-o', 'addr', 'show', 'dev', 'eth5'])).toContain(`${ip.n1}/16`);
+
+    expect(run('n1', '-c', 'dev=-eth1').status).toBe(0);
+    await waitFor(
+      'eth1 released',
+      () => !mesh.execOk('n1', 'ip', ['-6', '-o', 'addr', 'show', 'dev', 'eth1']).includes(ip.n1!),
+      {
+        timeoutMs: 10_000,
+        intervalMs: 300,
+      },
+    );
+    expect(
+      (JSON.parse(run('n1', '--json', 'show', 'interfaces').stdout).rows as { dev: string }[]).map(
+        (r) => r.dev,
+      ),
+    ).toEqual(['eth5']);
+    expect(run('n1', '-c', 'dev=eth1').status).toBe(0);
+    await waitFor(
+      'eth1 back',
+      () => mesh.execOk('n1', 'ip', ['-6', '-o', 'addr', 'show', 'dev', 'eth1']).includes(ip.n1!),
+      {
+        timeoutMs: 10_000,
+        intervalMs: 300,
+      },
+    );
+    // a route through a removed interface is re-selected over the remaining one with the next OGMs
+    await waitFor('n1 routes to n2 again', () => tableRoutes(mesh, 'n1').includes(ip.n2!), {
+      timeoutMs: 20_000,
+      intervalMs: 300,
+    });
+  }, 60_000);
 });
