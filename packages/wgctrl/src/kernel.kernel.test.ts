@@ -11,6 +11,7 @@ import { wgGeneratePresharedKey, wgGeneratePrivateKey, wgKeyToBase64, wgPublicKe
 import { describeKernel } from '@bmx7/testenv/env';
 import { createNetnsBed, waitFor } from '@bmx7/testenv/netns';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { complianceCases, runCase } from '../test/compliance.js';
 import { createWgctrl } from './index.js';
 import type { Wgctrl } from './types.js';
 
@@ -188,6 +189,14 @@ describeKernel('wgctrl kernel backend (generic netlink)', ['wireguard'], () => {
       await ub.close();
     }
   });
+
+  for (const c of complianceCases) {
+    it(`compliance (kernel): ${c.name}`, async () => {
+      const dev = bed.name('kc');
+      if (!(await kb.listDevices()).includes(dev)) await kb.createDevice(dev, { up: true });
+      await runCase(c, kb, dev);
+    });
+  }
 
   it('deletes kernel devices', async () => {
     await ka.deleteDevice(devA);

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { complianceCases, runCase } from '../test/compliance.js';
 import { WgctrlError } from './errors.js';
 import { createMemoryWgctrl } from './memory.js';
 
@@ -110,4 +111,14 @@ describe('in-memory Wgctrl twin and syncDevice', () => {
     await expect(w.configureDevice('wg0', { listenPort: 2 })).rejects.toMatchObject({ errno: 22 });
     expect((await w.getDevice('wg0')).listenPort).toBe(1);
   });
+});
+
+describe('compliance: in-memory twin', () => {
+  const w = createMemoryWgctrl();
+  for (const c of complianceCases) {
+    it(c.name, async () => {
+      if (!(await w.listDevices()).includes('wgm0')) await w.createDevice('wgm0');
+      await runCase(c, w, 'wgm0');
+    });
+  }
 });

@@ -10,6 +10,7 @@ import { wgGeneratePresharedKey, wgGeneratePrivateKey, wgKeyToBase64, wgPublicKe
 import { describeNetns, wireguardGoPath } from '@bmx7/testenv/env';
 import { createNetnsBed, waitFor } from '@bmx7/testenv/netns';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { complianceCases, runCase } from '../test/compliance.js';
 import { createWgctrl } from './index.js';
 import type { Wgctrl, WgDevice } from './types.js';
 
@@ -28,6 +29,7 @@ describeNetns('wgctrl with wireguard-go (UAPI) in two namespaces', () => {
   const devA = bed.name('wa');
   const devB = bed.name('wb');
   const devC = bed.name('wc');
+  const devD = bed.name('wd');
   const A = keyPair();
   const B = keyPair();
   const psk = wgKeyToBase64(wgGeneratePresharedKey());
@@ -66,7 +68,7 @@ describeNetns('wgctrl with wireguard-go (UAPI) in two namespaces', () => {
     await wa?.close();
     await wb?.close();
     bed.cleanup();
-    for (const d of [devA, devB, devC]) expect(existsSync(`/var/run/wireguard/${d}.sock`)).toBe(false);
+    for (const d of [devA, devB, devC, devD]) expect(existsSync(`/var/run/wireguard/${d}.sock`)).toBe(false);
   });
 
   it('completes a handshake and carries IPv4 and IPv6 pings', async () => {
@@ -274,10 +276,21 @@ describeNetns('wgctrl with wireguard-go (UAPI) in two namespaces', () => {
     await broken.close();
   });
 
+  for (const c of complianceCases) {
+    it(`compliance (UAPI): ${c.name}`, async () => {
+      if (!(await wa.listDevices()).includes(devD)) await wa.createDevice(devD, { up: true });
+      await runCase(c, wa, devD);
+    });
+    it(`compliance (wg tool on wireguard-go): ${c.name}`, async () => {
+      await runCase(c, createWgctrl({ backend: 'wg', netns: a }), devD);
+    });
+  }
+
   it('deletes devices and leaves nothing behind', async () => {
     await wa.deleteDevice(devC);
     expect(existsSync(`/var/run/wireguard/${devC}.sock`)).toBe(false);
     expect(bed.exec(a, 'ip', ['link', 'show', devC]).status).not.toBe(0);
+    await wa.deleteDevice(devD);
     expect(wa.supervised().map((s) => s.name)).toEqual([devA]);
     expect(await wa.listDevices()).not.toContain(devC);
   });

@@ -153,15 +153,20 @@ export function createWgToolBackend(o: WgToolBackendOptions = {}): Backend {
           if (!err) return resolve(stdout);
           // stderr of wg and ip names devices and options, never key material (keys go by file).
           const why = stderr.trim().split('\n').slice(-1)[0] ?? '';
-          const code = /No such device|does not exist|Cannot find device/i.test(why)
-            ? 'ERR_WG_NO_DEVICE'
-            : /File exists/i.test(why)
-              ? 'ERR_WG_EXISTS'
-              : /Operation not permitted|Permission denied/i.test(why)
-                ? 'ERR_WG_PERMISSION'
-                : (err as NodeJS.ErrnoException).code === 'ENOENT'
-                  ? 'ERR_WG_UNAVAILABLE'
-                  : 'ERR_WG_TOOL';
+          // Without a userspace socket `wg` asks the kernel, which answers EPROTONOSUPPORT where it has no
+          // WireGuard at all: either way there is no such device.
+          const code =
+            /No such device|does not exist|Cannot find device|(access|modify) interface: Protocol not supported/i.test(
+              why,
+            )
+              ? 'ERR_WG_NO_DEVICE'
+              : /File exists/i.test(why)
+                ? 'ERR_WG_EXISTS'
+                : /Operation not permitted|Permission denied/i.test(why)
+                  ? 'ERR_WG_PERMISSION'
+                  : (err as NodeJS.ErrnoException).code === 'ENOENT'
+                    ? 'ERR_WG_UNAVAILABLE'
+                    : 'ERR_WG_TOOL';
           reject(
             new WgctrlError(code, `${cmd} ${args[0] ?? ''} failed: ${why.slice(0, 200)}`, {
               device,
