@@ -106,6 +106,16 @@ describe('bmx7ctl dump failures', () => {
     expect(JSON.parse(j.out[1]!)).toMatchObject({ number: 2, ok: false });
   });
 
+  it('--port selects another UDP port; stdin is read with -', async () => {
+    const pcap = writePcap(LINKTYPE.RAW, [{ time: 1, data: udp6Packet(src, dst, 7000, 7000, payload) }]);
+    const m = memIo({ 'x.pcap': pcap, '/dev/stdin': pcap });
+    expect(await runDump(['x.pcap'], m.io)).toBe(EXIT.OK);
+    expect(m.err.join()).toMatch(/no BMX7 packets/);
+    const p = memIo({ '/dev/stdin': pcap });
+    expect(await runDump(['-', '--port=7000', '--roundtrip'], p.io)).toBe(EXIT.OK);
+    expect(p.out).toContain('  roundtrip: identical');
+  });
+
   it('counts failed checks (the --verify extension point) like decode failures', async () => {
     const pcap = writePcap(LINKTYPE.RAW, [{ time: 1, data: udp6Packet(src, dst, 6270, 6270, payload) }]);
     const check: PacketCheck = {
@@ -124,6 +134,7 @@ describe('bmx7ctl dump failures', () => {
     expect(await runCli(['dump'], memIo().io, COMMANDS)).toBe(EXIT.USAGE);
     expect(await runCli(['dump', 'a', 'b'], memIo().io, COMMANDS)).toBe(EXIT.USAGE);
     expect(await runCli(['dump', '--bogus', 'a'], memIo().io, COMMANDS)).toBe(EXIT.USAGE);
+    expect(await runCli(['dump', '--port=0', 'a'], memIo().io, COMMANDS)).toBe(EXIT.USAGE);
     expect(await runCli(['frobnicate'], memIo().io, COMMANDS)).toBe(EXIT.USAGE);
     expect(await runCli([], memIo().io, COMMANDS)).toBe(EXIT.USAGE);
     const h = memIo();

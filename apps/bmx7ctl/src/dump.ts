@@ -321,31 +321,38 @@ export function packetText(p: DumpedPacket, t0: number): string[] {
   return lines;
 }
 
-const USAGE = `usage: bmx7ctl dump FILE [--json] [--roundtrip]
-  Dissects the BMX7 packets (UDP port 6270 over IPv6) of a pcap/pcapng capture.
+const USAGE = `usage: bmx7ctl dump FILE [--json] [--roundtrip] [--port=N]
+  Dissects the BMX7 packets (UDP port 6270 over IPv6) of a pcap/pcapng capture (FILE - reads stdin).
   --json       one JSON object per packet
   --roundtrip  re-encode every packet and report the first differing byte
+  --port=N     BMX7 on another UDP port
 exit 0 when every BMX7 packet decoded (and round-tripped), 1 otherwise, 2 on usage errors`;
 
 export interface DumpArgs {
   readonly file: string;
   readonly json: boolean;
   readonly roundtrip: boolean;
+  /** UDP port of the BMX7 traffic (default 6270). */
+  readonly port: number;
 }
 
 export function parseDumpArgs(args: readonly string[]): DumpArgs {
   let file: string | undefined;
   let json = false;
   let roundtrip = false;
+  let port: number = BMX7_PORT;
   for (const a of args) {
     if (a === '--json') json = true;
     else if (a === '--roundtrip') roundtrip = true;
-    else if (a.startsWith('-') && a !== '-') throw new UsageError(`unknown option ${a}`);
+    else if (a.startsWith('--port=')) {
+      port = Number(a.slice(7));
+      if (!Number.isInteger(port) || port < 1 || port > 65535) throw new UsageError(`bad port in ${a}`);
+    } else if (a.startsWith('-') && a !== '-') throw new UsageError(`unknown option ${a}`);
     else if (file === undefined) file = a;
     else throw new UsageError(`unexpected argument ${a}`);
   }
   if (file === undefined) throw new UsageError('missing capture file');
-  return { file, json, roundtrip };
+  return { file, json, roundtrip, port };
 }
 
 /** Runs dump; `checks` are extra per-packet checks (e.g. signature verification). */
@@ -357,7 +364,7 @@ export async function runDump(
   const a = parseDumpArgs(args);
   let bytes: Uint8Array;
   try {
-    bytes = await io.readFile(a.file);
+    bytes = await io.readFile(a.file === '-' ? '/dev/stdin' : a.file);
   } catch (e) {
     io.err(`bmx7ctl dump: cannot read ${a.file}: ${(e as Error).message}`);
     return EXIT.FAILURE;
@@ -372,7 +379,7 @@ export async function runDump(
   let count = 0;
   let failed = 0;
   let t0: number | undefined;
-  for (const p of dumpPackets(cap.value, { roundtrip: a.roundtrip })) {
+  for (const p of dumpPackets(cap.value, { roundtrip: a.roundtrip, port: a.port })) {
     count++;
     t0 ??= p.time;
     let problem = packetProblem(p);
@@ -402,7 +409,7 @@ export async function runDump(
     io.err(`bmx7ctl dump: ${failed} of ${count} BMX7 packets failed; first: ${first}`);
     return EXIT.FAILURE;
   }
-  if (count === 0) io.err(`bmx7ctl dump: no BMX7 packets (UDP port ${BMX7_PORT} over IPv6) in ${a.file}`);
+  if (count === 0) io.err(`bmx7ctl dump: no BMX7 packets (UDP port ${a.port} over IPv6) in ${a.file}`);
   return EXIT.OK;
 }
 
