@@ -339,6 +339,30 @@ describe('verify failures: one flipped byte, exactly the expected failure', { ti
   });
 });
 
+describe('verify never throws on wire input', { timeout: 120_000 }, () => {
+  it('60 captures with random flipped bytes: only failures and unverifiables, no exception', () => {
+    const files = [fixture('rsalink.pcap'), extra('mixed-link1.pcap'), extra('wifi-link2.pcap')];
+    let seed = 7;
+    const rnd = (n: number) => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed % n;
+    };
+    let failedRuns = 0;
+    for (let i = 0; i < 60; i++) {
+      const { bytes, packets } = load(files[i % files.length]!);
+      const p = packets[rnd(packets.length)]!;
+      const c = flipped(bytes, p, rnd(p.payload.length));
+      // Flip 1-3 more bytes of the same packet: broken frames, keys, lengths.
+      for (let k = rnd(3); k > 0; k--) c[p.payload.byteOffset + rnd(p.payload.length)]! ^= 1 << rnd(8);
+      const cap = readCapture(c);
+      if (!cap.ok) continue;
+      const { summary } = verifyPackets(dumpPackets(cap.value));
+      if (summary.failures > 0) failedRuns++;
+    }
+    expect(failedRuns).toBeGreaterThan(0);
+  });
+});
+
 describe('bmx7ctl dump --verify as a built process', () => {
   const dir = mkdtempSync(join(tmpdir(), 'bmx7ctl-verify-'));
   const main = join(repoRoot, 'apps', 'bmx7ctl', 'dist', 'main.js');

@@ -155,7 +155,7 @@ export function createCaptureVerifier(): CaptureVerifier {
   const requested = new Set<string>(); // content hashes named by CONTENT_REQ
   let waitingDescs: DescRecord[] = [];
   let waiting: Waiting[] = [];
-  const keyContents: { hash: string; packet: number; time: number; keyType: number }[] = [];
+  const keyContents: { hash: string; packet: number; time: number; keyType: number; length: number }[] = [];
   const counts = Object.fromEntries(
     CHECK_KINDS.map((k) => [k, { verified: 0, failed: 0, unverifiable: 0 }]),
   ) as Record<CheckKind, KindCounts>;
@@ -201,7 +201,7 @@ export function createCaptureVerifier(): CaptureVerifier {
     if (!pk) return false;
     const base = { packet: r.packet, time: r.time, node: shortId(r.nodeId) };
     const what = `description descSqn ${r.descSqn}`;
-    if (!sameBytes(nodeIdOf(pk), r.nodeId)) {
+    if (pk.length < 2 || !sameBytes(nodeIdOf(pk), r.nodeId)) {
       r.state = 'failed';
       emit(out, {
         ...base,
@@ -363,7 +363,7 @@ export function createCaptureVerifier(): CaptureVerifier {
             referenced.add(hashKey(f.body.subarray(o, o + 28)));
         const kt = f.body[0]!;
         if (!f.nesting && !f.gzip && isRsaKeyType(kt) && f.body.length === 1 + (RSA_KEY_LEN[kt] ?? -1))
-          keyContents.push({ hash: h, packet: p.number, time, keyType: kt });
+          keyContents.push({ hash: h, packet: p.number, time, keyType: kt, length: f.body.length });
       } else if (f.type === FRAME_TYPE.CONTENT_REQ && !('unknown' in f)) {
         for (const h of f.hashes) requested.add(hashKey(h));
       } else if (f.type === FRAME_TYPE.DESC_ADV && !('unknown' in f)) {
@@ -449,6 +449,7 @@ export function createCaptureVerifier(): CaptureVerifier {
   function finish(): VerifyEvent[] {
     const out: VerifyEvent[] = [];
     retry(out, true);
+    const waitingKeyless = waitingDescs;
     for (const r of waitingDescs) {
       const base = { packet: r.packet, time: r.time, node: shortId(r.nodeId), why: 'missing' as const };
       emit(out, {
@@ -470,16 +471,17 @@ export function createCaptureVerifier(): CaptureVerifier {
     // way (its hash no longer is the node id it was sent for).
     for (const k of keyContents) {
       if (referenced.has(k.hash) || requested.has(k.hash)) continue;
-      const wanting = [...descs.values()]
-        .flat()
-        .filter((r) => r.state === 'pending' && r.desc.signature.keyType === k.keyType);
+      const wanting = waitingKeyless.find(
+        (r) => r.desc.signature.keyType === k.keyType && nodeKeyLength(r.desc) === k.length,
+      );
+      if (!wanting) continue;
       emit(out, {
         kind: 'node-id',
         outcome: 'failed',
         packet: k.packet,
         time: k.time,
-        node: wanting[0] ? shortId(wanting[0].nodeId) : k.hash.slice(0, 8).toUpperCase(),
-        detail: `CONTENT_ADV carries an RSA${RSA_KEY_LEN[k.keyType]! * 8} key whose content hash ${k.hash.slice(0, 8).toUpperCase()} is no node id or key the capture references or requests${wanting[0] ? ` (node ${shortId(wanting[0].nodeId)} descSqn ${wanting[0].descSqn} lacks its key)` : ''}`,
+        node: shortId(wanting.nodeId),
+        detail: `CONTENT_ADV carries an RSA${RSA_KEY_LEN[k.keyType]! * 8} key whose content hash ${k.hash.slice(0, 8).toUpperCase()} is no node id or content the capture references or requests, while description descSqn ${wanting.descSqn} of ${shortId(wanting.nodeId)} lacks its key`,
       });
     }
     return out;
@@ -496,6 +498,12 @@ export function createCaptureVerifier(): CaptureVerifier {
   }
 
   return { packet, finish, summary };
+}
+
+/** Expanded length of a description's node-key reference (its first TLV, 4.5). */
+function nodeKeyLength(d: Description): number | undefined {
+  const t = d.tlvs[0];
+  return t?.type === TLV_TYPE.CONTENT_HASH ? (t as { ref: ContentRef }).ref.expandedLength : undefined;
 }
 
 function findChainSqnSafe(v: OgmChainVerifier, chainOgm: Uint8Array): number {
