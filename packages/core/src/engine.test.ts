@@ -1,3 +1,4 @@
+import { decodePacket } from '@bmx7/codec';
 import { generateRsaKey } from '@bmx7/crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { fixtureKey, Medium } from '../test/harness.js';
@@ -69,5 +70,48 @@ describe('plugin API', () => {
     expect(events).toEqual(expect.arrayContaining(['node-appeared', 'description-changed', 'route-changed']));
     expect(b.engine.show('greetings')[0]).toEqual({ from: 'a', body: 'hello from a plugin' });
     expect(b.engine.nodes()[0]).toMatchObject({ name: 'a', hops: 1 });
+  });
+});
+
+describe('packet authentication method (bmx7-wire 4.4)', () => {
+  it('both sides switch to RSA link signatures when one has no DHM key', () => {
+    const m = new Medium();
+    const a = m.add(
+      { nodeKey: fixtureKey('n1'), linkRsaKeyMaterial: generateRsaKey(4), linkDhmKey: 0 },
+      ['eth0'],
+      21,
+    );
+    const b = m.add({ nodeKey: fixtureKey('n2'), linkRsaKeyMaterial: generateRsaKey(4) }, ['eth0'], 22);
+    m.connect(0, 'eth0', 1, 'eth0');
+    a.engine.start();
+    b.engine.start();
+    m.run(12_000);
+    expect(a.routes.size).toBe(1);
+    expect(b.routes.size).toBe(1);
+    const sigTypes = (n: typeof a) =>
+      new Set(
+        n.sent
+          .slice(-10)
+          .map((s) => decodePacket(s.payload))
+          .flatMap((p) => (p.ok ? p.value.frames : []))
+          .flatMap((f) => (f.type === 8 ? f.messages.map((x) => x.keyType) : [])),
+      );
+    expect(sigTypes(a)).toEqual(new Set([4]));
+    expect(sigTypes(b)).toEqual(new Set([4]));
+  });
+
+  it('DHM MACs by default, one 14-byte MAC per neighbour', () => {
+    const m = new Medium();
+    const a = m.add({ nodeKey: fixtureKey('n1'), linkRsaKeyMaterial: linkKey }, ['eth0'], 31);
+    m.add({ nodeKey: fixtureKey('n2'), linkRsaKeyMaterial: linkKey }, ['eth0'], 32);
+    m.connect(0, 'eth0', 1, 'eth0');
+    for (const n of m.nodes) n.engine.start();
+    m.run(8_000);
+    const last = decodePacket(a.sent.at(-1)!.payload);
+    expect(last.ok).toBe(true);
+    const sig = last.ok ? last.value.frames.find((f) => f.type === 8) : undefined;
+    expect(sig && sig.type === 8 && sig.messages.map((x) => [x.keyType, x.signature.length])).toEqual([
+      [17, 14],
+    ]);
   });
 });

@@ -135,6 +135,36 @@ describe('core engine in the simulator', () => {
     s.assertLoopFree();
   });
 
+  it('a TLV unknown to the middle node is relayed unchanged to the far end (bmx7-wire 4.13)', () => {
+    const got: string[] = [];
+    const s = createSimulation({
+      seed: 'relay',
+      engineFactory: (name, components, ctx) => {
+        const inst = bmxFactory()(name, components, ctx);
+        if (name === 'n0')
+          inst.engine.use({
+            name: 'x',
+            attach: (h) => h.registerTlv(30, () => new TextEncoder().encode('from n0')),
+          });
+        if (name === 'n2')
+          inst.engine.use({
+            name: 'x',
+            attach: (h) =>
+              h.registerTlv(
+                30,
+                () => undefined,
+                (node, body) => body && got.push(`${node.name}: ${new TextDecoder().decode(body)}`),
+              ),
+          });
+        return inst;
+      },
+    });
+    s.line(3);
+    s.start();
+    s.waitConverged({ timeoutMs: 60_000 });
+    expect(got).toContain('n0: from n0');
+  });
+
   it('with 20 % loss on every link the mesh still converges', () => {
     const s = sim('loss', { loss: 0.2 });
     s.grid(3, 3);
