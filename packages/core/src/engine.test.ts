@@ -115,3 +115,27 @@ describe('packet authentication method (bmx7-wire 4.4)', () => {
     ]);
   });
 });
+
+describe('reconfigure', () => {
+  it('a new hostname goes out in a new description that the neighbour applies', () => {
+    const m = new Medium();
+    const a = m.add(
+      { nodeKey: fixtureKey('n1'), hostname: 'before', linkRsaKeyMaterial: linkKey },
+      ['eth0'],
+      41,
+    );
+    const b = m.add({ nodeKey: fixtureKey('n2'), linkRsaKeyMaterial: linkKey }, ['eth0'], 42);
+    m.connect(0, 'eth0', 1, 'eth0');
+    a.engine.start();
+    b.engine.start();
+    m.run(10_000);
+    const before = b.engine.nodes()[0]!;
+    expect(before.name).toBe('before');
+    a.engine.reconfigure({ hostname: 'after', txAvgInterval: 900 });
+    m.run(14_000);
+    const after = b.engine.nodes()[0]!;
+    expect(after).toMatchObject({ name: 'after', descSqn: before.descSqn + 1 });
+    expect(b.routes.size).toBe(1);
+    expect(a.stored.v).toBe(10); // descSqn file: written at start, then at multiples of 100 (4.5)
+  });
+});
