@@ -124,6 +124,10 @@ export interface RoutesUnderTest {
 export function describeRoutesCompliance(name: string, make: () => MaybePromise<RoutesUnderTest>): void {
   describe(`RoutesPort compliance: ${name}`, () => {
     let current: RoutesUnderTest | undefined;
+    const open = async () => {
+      current = await make();
+      return current;
+    };
     afterEach(async () => {
       await current?.dispose?.();
       current = undefined;
@@ -131,7 +135,7 @@ export function describeRoutesCompliance(name: string, make: () => MaybePromise<
     const prefixes = async (u: RoutesUnderTest) => (await u.read()).map((r) => r.prefix).sort();
 
     it('adds, replaces by prefix and removes', async () => {
-      const u = (current = await make());
+      const u = await open();
       const a = 'fd70:0:0:0:0:0:0:a/128';
       u.routes.set({ prefix: a, via: u.via, dev: u.dev, metric: 1024 });
       u.routes.set({ prefix: 'fd70::b/128', via: u.via, dev: u.dev, metric: 1024 });
@@ -146,7 +150,7 @@ export function describeRoutesCompliance(name: string, make: () => MaybePromise<
     });
 
     it('takes networks as well as hosts, and ignores removing what is absent', async () => {
-      const u = (current = await make());
+      const u = await open();
       u.routes.set({ prefix: 'fd01:2::/64', via: u.via, dev: u.dev, metric: 1024 });
       expect(() => u.routes.remove('fd70::dead/128')).not.toThrow();
       expect(await prefixes(u)).toEqual(['fd01:2::/64']);
