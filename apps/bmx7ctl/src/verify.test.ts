@@ -129,6 +129,21 @@ describe.each(FILES)('verify %s', { timeout: 60_000 }, (file) => {
   });
 });
 
+describe('bmx7ctl dump --verify arguments', () => {
+  it('help lists --verify; bad arguments are usage errors; dump without it is unchanged', async () => {
+    const h = memIo();
+    expect(await runCli(['help', 'dump'], h.io, COMMANDS)).toBe(EXIT.OK);
+    expect(h.out.join('\n')).toMatch(
+      /usage: bmx7ctl dump FILE .*\[--verify\]\n(.|\n)* {2}--verify +also check/,
+    );
+    expect(await runCli(['dump', '--verify'], memIo().io, COMMANDS)).toBe(EXIT.USAGE);
+    expect(await runCli(['dump', '--verify', '--bogus', 'x'], memIo().io, COMMANDS)).toBe(EXIT.USAGE);
+    const plain = memIo();
+    expect(await runCli(['dump', fixture('line3.pcap')], plain.io, COMMANDS)).toBe(EXIT.OK);
+    expect(plain.out.some((l) => l.includes('verify'))).toBe(false);
+  });
+});
+
 describe('verify across key sizes (bmx7-ref-extra)', { timeout: 60_000 }, () => {
   it('checks RSA1024, 1536, 3072 and 4096 node keys and RSA1024, 1536 and 2048 link signatures', () => {
     const node = new Set<string>();

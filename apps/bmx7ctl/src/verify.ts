@@ -621,7 +621,7 @@ export const dumpVerifyCommand: Command = {
   ...dumpCommand,
   summary: 'dissect (and with --verify check the signatures of) the BMX7 packets of a capture',
   usage: dumpCommand.usage
-    .replace('[--roundtrip]', '[--roundtrip] [--verify]')
-    .replace(/(\n {2}--roundtrip[^\n]*)/, `$1\n${VERIFY_USAGE}`),
+    .replace(/^(usage: [^\n]*)/, '$1 [--verify]')
+    .replace(/\nexit /, `\n${VERIFY_USAGE}\nexit `),
   run: (args, io) => (args.includes('--verify') ? runDumpVerify(args, io) : dumpCommand.run(args, io)),
 };
