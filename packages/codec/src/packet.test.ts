@@ -9,6 +9,7 @@ import type { ContentAdvFrame, DescAdvFrame, Frame, SignatureFrame } from './fra
 import { packetHeader } from './header.js';
 import {
   decodePacket,
+  decodePacketPrefix,
   encodeFrame,
   encodePacket,
   encodePacketLayout,
@@ -92,6 +93,24 @@ describe('packet receive rules (4.1, 4.2)', () => {
     expect(order([sig, agg, u14, hello])).toBe('ERR_ORDER');
     expect(order([sig, u14, agg])).toBe('ERR_ORDER');
     expect(order([sig, agg, hello, u14, { type: FRAME_TYPE.IID_REQ, dest: id, iids: [] }])).toBe('ok');
+  });
+
+  it('decodePacketPrefix keeps the frames before the first bad one, as the reference processes them', () => {
+    const good = raw(encodeFrame(sig), encodeFrame(agg), encodeFrame(hello));
+    const bad = concatBytes([
+      good,
+      Uint8Array.of(0x60, 0x05, 1, 2, 3),
+      encodeFrame({ type: FRAME_TYPE.IID_REQ, dest: id, iids: [] }),
+    ]);
+    const p = decodePacketPrefix(bad);
+    if (!p.ok) throw new Error(p.reason);
+    expect(p.value.frames.map((f) => f.type)).toEqual([8, 9, 12]);
+    expect(p.value.error).toMatchObject({ code: 'ERR_LENGTH', offset: good.length });
+    expect(p.value.signature?.tailOffset).toBe(30 + encodeFrame(sig).length);
+    expect(decodePacket(bad)).toMatchObject({ ok: false, code: 'ERR_LENGTH' });
+    const whole = decodePacketPrefix(good);
+    expect(whole.ok && whole.value.error).toBeUndefined();
+    expect(decodePacketPrefix(new Uint8Array(31)).ok).toBe(false);
   });
 
   it('checks the size rules of each frame type', () => {

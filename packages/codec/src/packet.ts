@@ -39,7 +39,7 @@ import {
   readFrameHeader,
   writeFrameHeader,
 } from './header.js';
-import { ensure, fail, ok, type Result } from './result.js';
+import { type DecodeError, type DecodeErrorCode, ensure, fail, ok, type Result } from './result.js';
 
 /** Where the SIGNATURE frame and the bytes it signs sit in a packet. */
 export interface SignatureSpan {
@@ -65,8 +65,22 @@ export interface DecodedPacket {
 
 export interface PacketOptions extends DescriptionOptions {}
 
-/** Decodes a UDP payload. Never throws; allocations are bounded by a small multiple of the input. */
-export function decodePacket(b: Uint8Array, opts: PacketOptions = {}): Result<DecodedPacket> {
+/**
+ * A packet decoded up to its first bad frame. The reference processes the frames before a frame
+ * error and drops the rest of the packet (4.1), so an engine that mirrors it takes `frames` and
+ * ignores what follows `error.offset`.
+ */
+export interface PartialPacket extends DecodedPacket {
+  /** The first frame error and the offset of the frame (or stray bytes) it concerns. */
+  readonly error?: DecodeError & { readonly offset: number };
+}
+
+/**
+ * Decodes a UDP payload as far as the reference would process it: fails only for packet-level
+ * errors (size, header, compatibility version); a frame error ends the frame list and is reported
+ * in `error`. Never throws.
+ */
+export function decodePacketPrefix(b: Uint8Array, opts: PacketOptions = {}): Result<PartialPacket> {
   const minV = opts.minVersion ?? COMPATIBILITY_VERSION - 1;
   const maxV = opts.maxVersion ?? COMPATIBILITY_VERSION + 1;
   const h = decodePacketHeader(b);
@@ -80,26 +94,42 @@ export function decodePacket(b: Uint8Array, opts: PacketOptions = {}): Result<De
     return fail('ERR_LENGTH', `packet of ${b.length} bytes (must be 30 or 32-${MAX_UDPD_SIZE})`);
   const frames: DecodedFrame[] = [];
   let signature: SignatureSpan | undefined;
+  let error: (DecodeError & { offset: number }) | undefined;
   let prev = -1;
   let pos = PACKET_HEADER_SIZE;
+  const stop = (code: DecodeErrorCode, reason: string) => {
+    error = { code, reason, offset: pos };
+  };
   while (pos < b.length) {
-    if (pos + FRAME_HEADER_SIZE >= b.length)
-      return fail('ERR_TRAILING', `${b.length - pos} stray byte(s) after the last frame at ${pos}`);
+    if (pos + FRAME_HEADER_SIZE >= b.length) {
+      stop('ERR_TRAILING', `${b.length - pos} stray byte(s) after the last frame at ${pos}`);
+      break;
+    }
     const { type, length } = readFrameHeader(b, pos);
-    if (length <= FRAME_HEADER_SIZE || pos + length > b.length)
-      return fail(
+    if (length <= FRAME_HEADER_SIZE || pos + length > b.length) {
+      stop(
         'ERR_LENGTH',
         `frame type ${type} at ${pos}: length ${length} invalid (${b.length - pos} bytes left)`,
       );
+      break;
+    }
     if (isCheckedFrameType(type)) {
-      if (prev > type) return fail('ERR_ORDER', `frame type ${type} at ${pos} after type ${prev}`);
-      if (type > FRAME_TYPE_SIGN_MUST_MIN && prev < FRAME_TYPE_SIGN_MUST_MIN)
-        return fail('ERR_ORDER', `frame type ${type} at ${pos} without a preceding SIGNATURE frame`);
+      if (prev > type) {
+        stop('ERR_ORDER', `frame type ${type} at ${pos} after type ${prev}`);
+        break;
+      }
+      if (type > FRAME_TYPE_SIGN_MUST_MIN && prev < FRAME_TYPE_SIGN_MUST_MIN) {
+        stop('ERR_ORDER', `frame type ${type} at ${pos} without a preceding SIGNATURE frame`);
+        break;
+      }
     }
     prev = type;
     const data = b.subarray(pos + FRAME_HEADER_SIZE, pos + length);
     const r = decodeFrameData(type, data, opts);
-    if (!r.ok) return fail(r.code, `frame at ${pos}: ${r.reason}`);
+    if (!r.ok) {
+      stop(r.code, `frame at ${pos}: ${r.reason}`);
+      break;
+    }
     if (type === FRAME_TYPE.SIGNATURE_ADV && !signature) {
       const headerOffset = pos + FRAME_HEADER_SIZE;
       signature = {
@@ -113,9 +143,25 @@ export function decodePacket(b: Uint8Array, opts: PacketOptions = {}): Result<De
     frames.push({ ...r.value, offset: pos, length } as DecodedFrame);
     pos += length;
   }
-  const value: DecodedPacket = signature
-    ? { header: h.value, frames, signature, length: b.length }
-    : { header: h.value, frames, length: b.length };
+  return ok({
+    header: h.value,
+    frames,
+    length: b.length,
+    ...(signature ? { signature } : {}),
+    ...(error ? { error } : {}),
+  });
+}
+
+/**
+ * Decodes a UDP payload; any bad frame fails the whole packet (use `decodePacketPrefix` for the
+ * reference's "earlier frames stay processed"). Never throws; allocations are bounded by a small
+ * multiple of the input.
+ */
+export function decodePacket(b: Uint8Array, opts: PacketOptions = {}): Result<DecodedPacket> {
+  const r = decodePacketPrefix(b, opts);
+  if (!r.ok) return r;
+  const { error, ...value } = r.value;
+  if (error) return fail(error.code, error.reason);
   return ok(value);
 }
 
