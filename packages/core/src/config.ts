@@ -52,6 +52,8 @@ export interface EngineInit {
   metric?: Partial<MetricParams>;
   /** linkVerification (0 skips packet signature checks). Default true. */
   linkVerification?: boolean;
+  /** Link key renewal in seconds (linkKeyLifetime, 0 = never); the first key lives a random 1…lifetime s. */
+  linkKeyLifetime?: number;
   /**
    * Passive monitoring: send nothing, keep every advertised content and description (not only
    * wanted ones) and process OGM frames without link quality. For dissecting captures; a node in
@@ -89,6 +91,7 @@ export interface EngineConfig {
   routeMetric: number;
   metric: MetricParams;
   linkVerification: boolean;
+  linkKeyLifetime: number;
   listenOnly: boolean;
   compatibility: number;
 }
@@ -117,6 +120,7 @@ export const DEFAULTS = {
   idTimeout: 20000,
   routeMetric: 1024,
   linkVerification: true,
+  linkKeyLifetime: 6000,
   listenOnly: false,
   compatibility: 21,
 } as const;
@@ -160,6 +164,7 @@ export function resolveConfig(init: Omit<EngineInit, 'nodeKey'>): EngineConfig {
     },
     linkVerification: pick('linkVerification') as boolean,
     listenOnly: pick('listenOnly') as boolean,
+    linkKeyLifetime: pick('linkKeyLifetime') as number,
     compatibility: pick('compatibility') as number,
   };
 }

@@ -139,3 +139,31 @@ describe('reconfigure', () => {
     expect(a.stored.v).toBe(10); // descSqn file: written at start, then at multiples of 100 (4.5)
   });
 });
+
+describe('link key renewal', () => {
+  it('new link keys make a new description and the link stays verified', () => {
+    const m = new Medium();
+    const a = m.add(
+      { nodeKey: fixtureKey('n1'), linkRsaKeyMaterial: linkKey, linkKeyLifetime: 20 },
+      ['eth0'],
+      51,
+    );
+    const b = m.add(
+      { nodeKey: fixtureKey('n2'), linkRsaKeyMaterial: linkKey, linkKeyLifetime: 0 },
+      ['eth0'],
+      52,
+    );
+    m.connect(0, 'eth0', 1, 'eth0');
+    a.engine.start();
+    b.engine.start();
+    m.run(10_000);
+    const sqn0 = b.engine.nodes()[0]!.descSqn;
+    m.run(70_000);
+    expect(b.engine.nodes()[0]!.descSqn).toBeGreaterThan(sqn0 + 1);
+    expect(a.routes.size).toBe(1);
+    expect(b.routes.size).toBe(1);
+    const v = b.engine.counters().rxVerified;
+    m.run(75_000); // (absolute virtual time)
+    expect(b.engine.counters().rxVerified).toBeGreaterThan(v + 3);
+  });
+});

@@ -296,6 +296,8 @@ class BmxEngine implements Engine {
   #nextCasualGap = 0;
   #lastMaintenance = -Infinity;
   #lastRerequest = 0;
+  #dhmExpiry: number | undefined;
+  #rsaExpiry: number | undefined;
   #maintCancel: (() => void) | undefined;
   #startedAt = 0;
   readonly #cnt: EngineCounters = {
@@ -2109,6 +2111,31 @@ class BmxEngine implements Engine {
 
   // ---------------------------------------------------------------- maintenance (4.10 purge, 4.11 timers)
 
+  /**
+   * Link keys expire after linkKeyLifetime; the first of each kind after a random 1…lifetime s
+   * (4.5, 4.7). A renewal makes a new description; DHM secrets with the old key are dropped.
+   */
+  #renewLinkKeys(now: number): void {
+    const life = this.#cfg.linkKeyLifetime * 1000;
+    if (!life) return;
+    const first = () => now + Math.max(1000, Math.floor(this.#c.random.float() * life));
+    if (this.#dhmExpiry === undefined) this.#dhmExpiry = first();
+    if (this.#rsaExpiry === undefined) this.#rsaExpiry = first();
+    let renewed = false;
+    if (this.#dhm && now >= this.#dhmExpiry) {
+      this.#dhm = createDhmKey(this.#dhm.type);
+      for (const k of this.#keys.values()) k.dhmSecret = undefined;
+      this.#dhmExpiry = now + life;
+      renewed = true;
+    }
+    if (this.#linkRsa && now >= this.#rsaExpiry) {
+      this.#linkRsa = generateRsaKey(this.#linkRsa.type);
+      this.#rsaExpiry = now + life;
+      renewed = true;
+    }
+    if (renewed) this.descUpdate();
+  }
+
   #armMaintenance(): void {
     this.#maintCancel = this.#c.clock.schedule(MAINTENANCE_MS, () => {
       if (!this.#running) return;
@@ -2120,6 +2147,7 @@ class BmxEngine implements Engine {
   #maintenance(): void {
     const now = this.#now();
     this.#lastMaintenance = now;
+    this.#renewLinkKeys(now);
     const T = this.#cfg.linkTimeout;
     for (const l of [...this.#links.values()]) if (now - l.lastHello >= T) this.#purgeLink(l);
     for (const k of [...this.#keys.values()]) {

@@ -155,6 +155,7 @@ export class Medium {
     this.clock.schedule(this.delayMs, () => this.nodes[j]!.engine.receive(ifname, src, payload));
   }
 
+  /** Runs the clock until the absolute virtual time `untilMs`. */
   run(untilMs: number): void {
     this.clock.run(untilMs);
   }
