@@ -123,6 +123,8 @@ export interface SimNetwork {
     opts?: { linkLocal?: string; rateMax?: bigint; channel?: number },
   ): SimIface;
   iface(node: string, ifname: string): SimIface;
+  /** Like `iface`, undefined instead of an error. */
+  findIface(node: string, ifname: string): SimIface | undefined;
   ifaces(node: string): readonly SimIface[];
   /** The node's interfaces as the engine's port describes them. */
   interfaceInfos(node: string): InterfaceInfo[];
@@ -368,6 +370,7 @@ export function createSimNetwork(init: SimNetworkInit): SimNetwork {
       return i;
     },
     iface,
+    findIface: (nodeName, ifname) => nodes.get(nodeName)?.ifaces.get(ifname),
     ifaces: (nodeName) => [...node(nodeName).ifaces.values()],
     interfaceInfos(nodeName) {
       return [...node(nodeName).ifaces.values()].map((i) => {

@@ -219,6 +219,8 @@ interface NodeRecord<T extends SimInstance> {
   name: string;
   instance: T;
   primary: string;
+  /** `${primary}/128`: the routes-table key of a route to this node. */
+  hostKey: string;
   components: EngineComponents;
   scope: ClockScope;
   routes: MemoryRoutes;
@@ -240,6 +242,7 @@ export function createSimulation<T extends SimInstance>(init: SimulationInit<T>)
 
   // Reachability bookkeeping: `reach` counts pairs (a, b) of running nodes where a has a /128
   // route to b's primary address. Route changes update it; membership changes mark it dirty.
+  /** hostKey → name of the running nodes. */
   const primaryIndex = new Map<string, string>();
   let reach = 0;
   let reachDirty = true;
@@ -258,14 +261,14 @@ export function createSimulation<T extends SimInstance>(init: SimulationInit<T>)
     runningCount = 0;
     for (const r of records.values()) {
       if (!r.running) continue;
-      primaryIndex.set(r.primary, r.name);
+      primaryIndex.set(r.hostKey, r.name);
       runningCount++;
     }
     reach = 0;
     for (const r of records.values()) {
       if (!r.running) continue;
-      for (const [host, owner] of primaryIndex) {
-        if (owner !== r.name && r.routes.table.has(`${host}/128`)) reach++;
+      for (const [key, owner] of primaryIndex) {
+        if (owner !== r.name && r.routes.table.has(key)) reach++;
       }
     }
     reachDirty = false;
@@ -275,14 +278,15 @@ export function createSimulation<T extends SimInstance>(init: SimulationInit<T>)
     routeVersion++;
     if (reachDirty || !r.running) return;
     // Table prefixes are canonical already (the routes twin stores them so).
-    if (!prefix.endsWith('/128')) return;
-    const owner = primaryIndex.get(prefix.slice(0, -4));
+    const owner = primaryIndex.get(prefix);
     if (owner === undefined || owner === r.name) return;
     if (op === 'set' && !hadPrevious) reach++;
     else if (op === 'remove') reach--;
   }
 
-  function build(r: Omit<NodeRecord<T>, 'instance' | 'primary' | 'components' | 'scope'>): NodeRecord<T> {
+  function build(
+    r: Omit<NodeRecord<T>, 'instance' | 'primary' | 'hostKey' | 'components' | 'scope'>,
+  ): NodeRecord<T> {
     const scope = clock.scope(r.name);
     const incarnation = r.incarnation;
     const self = { current: undefined as NodeRecord<T> | undefined };
@@ -322,6 +326,7 @@ export function createSimulation<T extends SimInstance>(init: SimulationInit<T>)
       ...r,
       instance,
       primary,
+      hostKey: `${primary}/128`,
       components,
       scope,
     };
@@ -418,15 +423,10 @@ export function createSimulation<T extends SimInstance>(init: SimulationInit<T>)
     return {
       nodes: names,
       nextHop(from, to) {
-        const route = rec(from).routes.table.get(`${rec(to).primary}/128`);
+        const route = rec(from).routes.table.get(rec(to).hostKey);
         if (!route) return undefined;
         const owner = network.ownerOf(route.via);
-        let dev: ReturnType<SimNetwork['iface']> | undefined;
-        try {
-          dev = network.iface(from, route.dev);
-        } catch {
-          dev = undefined;
-        }
+        const dev = network.findIface(from, route.dev);
         // The next hop must be reachable now: same segment, link up in this direction, both interfaces up.
         if (!owner || !dev || !network.adjacent(dev, owner))
           return { bad: { via: route.via, dev: route.dev } };
@@ -653,7 +653,7 @@ export function createSimulation<T extends SimInstance>(init: SimulationInit<T>)
       clock.advance(ms);
     },
     routesOf: (name) => rec(name).routes.list(),
-    routeTo: (from, to) => rec(from).routes.table.get(`${rec(to).primary}/128`),
+    routeTo: (from, to) => rec(from).routes.table.get(rec(to).hostKey),
     nodeOfLinkLocal(address) {
       const owner = network.ownerOf(address);
       return owner && rec(owner.node).running ? owner.node : undefined;
@@ -667,7 +667,7 @@ export function createSimulation<T extends SimInstance>(init: SimulationInit<T>)
       const running = [...records.values()].filter((r) => r.running);
       for (const a of running) {
         for (const b of running) {
-          if (a !== b && !a.routes.table.has(`${b.primary}/128`)) out.push([a.name, b.name]);
+          if (a !== b && !a.routes.table.has(b.hostKey)) out.push([a.name, b.name]);
         }
       }
       return out;
@@ -678,7 +678,7 @@ export function createSimulation<T extends SimInstance>(init: SimulationInit<T>)
       const down = all.filter((r) => !r.running);
       for (const a of all) {
         if (!a.running) continue;
-        for (const b of down) if (a.routes.table.has(`${b.primary}/128`)) out.push([a.name, b.name]);
+        for (const b of down) if (a.routes.table.has(b.hostKey)) out.push([a.name, b.name]);
       }
       return out;
     },
