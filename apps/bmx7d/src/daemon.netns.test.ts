@@ -50,6 +50,14 @@ describeNetns('bmx7d in a line of three namespaces', () => {
     expect(mesh.execOk('n1', 'ip', ['-6', 'rule', 'show'])).toMatch(/^70:\s+from all lookup 70/m);
     const ping = mesh.exec('n1', 'ping', ['-6', '-c', '3', '-i', '0.2', '-W', '2', ip.n3 as string]);
     expect(ping.status, ping.stdout + ping.stderr).toBe(0);
+    // the log shows changes (routes) and never key material
+    expect(log('n1')).toMatch(/route changed name=n3 .* hops=2/);
+    const der = readFileSync(join(mesh.node('n1').dir, 'rsa.der'));
+    for (let off = 16; off + 12 <= der.length; off += 97) {
+      const chunk = der.subarray(off, off + 12);
+      for (const enc of ['hex', 'base64'] as const)
+        expect(log('n1')).not.toContain(chunk.toString(enc).slice(0, 16));
+    }
   }, 40_000);
 
   const kernelState = (n: string) => ({

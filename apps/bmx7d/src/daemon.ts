@@ -152,6 +152,17 @@ export async function startDaemon(start: StartArgs, first: DaemonSettings): Prom
       runtimeDir: settings.runtimeDir,
       devs: settings.devs.map((d) => d.name).join(','),
     });
+    // node and route events reach stderr and every log subscriber at level 3 ("changes")
+    eng.on((e) => {
+      if (e.type === 'node-gone') logger.log(3, 'node gone', { id: e.id.slice(0, 8).toUpperCase() });
+      else
+        logger.log(3, e.type.replace('-', ' '), {
+          name: e.node.name,
+          shortId: e.node.shortId,
+          descSqn: e.node.descSqn,
+          ...(e.node.via ? { via: e.node.via.address, dev: e.node.via.dev, hops: e.node.hops } : {}),
+        });
+    });
     eng.start();
 
     // ---------------------------------------------------------------- interfaces
