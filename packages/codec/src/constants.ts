@@ -206,8 +206,11 @@ export const RSA_KEY_LEN: Readonly<Record<number, number>> = {
 };
 /** DHM link key types (crypt.h CRYPT_DHM*_TYPE); 16 is named but cannot be used. */
 export const DHM_KEY_TYPE = { DH1024M112: 16, DH2048M112: 17, DH3072M112: 18 } as const;
-/** Public value length in bytes per DHM key type (cryptDhmKeyLenByType: 17 and 18 only). */
-export const DHM_KEY_LEN: Readonly<Record<number, number>> = { 17: 256, 18: 384 };
+/**
+ * Public value length in bytes per DHM key type. The current reference uses 17 and 18 only; 16
+ * (1024 bit) was usable by older builds, so its MAC messages still parse.
+ */
+export const DHM_KEY_LEN: Readonly<Record<number, number>> = { 16: 128, 17: 256, 18: 384 };
 
 /** Reference names of key types, as `show=` tables print them. */
 export function keyTypeName(type: number): string {
