@@ -7,8 +7,8 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { FRAME_TYPE, readCapture, TLV_TYPE } from '@bmx7/codec';
-import { shortId } from '@bmx7/crypto';
+import { decodeDescription, FRAME_TYPE, readCapture, TLV_TYPE } from '@bmx7/codec';
+import { ogmChainConstant, sha224, shortId } from '@bmx7/crypto';
 import { fixture, repoRoot } from '@bmx7/testenv/env';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type CliIo, EXIT, runCli } from './cli.js';
@@ -278,7 +278,6 @@ describe('verify failures: one flipped byte, exactly the expected failure', { ti
         for (const f of p.decoded.value.frames)
           if (f.type === FRAME_TYPE.DESC_ADV)
             ids.set(Buffer.from(f.description.nodeId).toString('hex'), shortId(f.description.nodeId));
-    const { sha224 } = await import('@bmx7/crypto');
     let hit: { p: DumpedPacket; at: number; node: string } | undefined;
     for (const p of packets) {
       if (!p.decoded.ok || hit) continue;
@@ -339,6 +338,50 @@ describe('verify failures: one flipped byte, exactly the expected failure', { ti
       ['packet-signature', p.number, node],
     ]);
     expect(r.code).toBe(EXIT.FAILURE);
+  });
+
+  it('an own OGM replaced by the sqn-0 value (the published anchor) is unverifiable, not verified', async () => {
+    const file = fixture('startup.pcap');
+    const { bytes, packets } = load(file);
+    const raw = new Map<string, Uint8Array>();
+    for (const p of packets)
+      if (p.decoded.ok)
+        for (const f of p.decoded.value.frames)
+          if (f.type === FRAME_TYPE.DESC_ADV)
+            raw.set(
+              `${shortId(f.description.nodeId)}/${f.description.version.descSqn}`,
+              p.payload.subarray(f.offset + 2, f.offset + f.length),
+            );
+    const { p } = ownOgmFlipped(file);
+    if (!p.decoded.ok) throw new Error('decode');
+    const sig = p.decoded.value.frames.find((f) => f.type === FRAME_TYPE.SIGNATURE_ADV)!;
+    if (sig.type !== FRAME_TYPE.SIGNATURE_ADV) throw new Error('frame');
+    const d = raw.get(`${shortId(p.decoded.value.header.nodeId)}/${sig.descSqn}`)!;
+    const desc = decodeDescription(d);
+    if (!desc.ok) throw new Error(desc.reason);
+    const v = desc.value.version;
+    const c = ogmChainConstant(
+      sha224(d),
+      Uint8Array.from([...v.anchorLink, ...v.anchorSeed]),
+      desc.value.nodeId,
+      v.descSqn,
+    );
+    const copy = bytes.slice();
+    const ogm = p.decoded.value.frames.find((f) => f.type === FRAME_TYPE.OGM_ADV)!;
+    let o = p.payload.byteOffset + ogm.offset + 4;
+    if (ogm.type !== FRAME_TYPE.OGM_ADV) throw new Error('frame');
+    for (const m of ogm.ogms) {
+      if (m.iid === 1) break;
+      o += 18 + 3 * m.history.length;
+    }
+    for (let i = 0; i < 14; i++) copy[o + i] = v.anchorLink[i]! ^ c[i]!;
+    const cap = readCapture(copy);
+    if (!cap.ok) throw new Error(cap.reason);
+    const { summary, events } = verifyPackets(dumpPackets(cap.value));
+    expect(summary.checks['ogm-chain']).toEqual({ verified: 15, failed: 0, unverifiable: 1 });
+    expect(events.find((e) => e.kind === 'ogm-chain' && e.outcome === 'unverifiable')?.detail).toMatch(
+      /sqn 0/,
+    );
   });
 
   it('--json ends with one summary object listing the failures', async () => {

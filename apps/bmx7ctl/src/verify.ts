@@ -6,7 +6,8 @@
  * and DESC_ADV descriptions, and checks:
  * - `node-id`: a description's node-key content (the first TLV, a reference whose expanded hash
  *   is the node id, 4.5) hashes to the node id (4.6); also a CONTENT_ADV carrying an RSA key that
- *   hashes to nothing the capture references or requests (a corrupted node key);
+ *   hashes to nothing the capture references or requests while a description lacks a key of that
+ *   type and length (a node key corrupted on the way: content is only sent on request);
  * - `description-signature`: the DSC_SIGNATURE over VERSION…end with that key (4.5);
  * - `packet-signature`: an RSA SIGNATURE_ADV message over llip ‖ 9-byte header ‖ frames after it,
  *   with the RSA link key of the sender's description at the header's descSqn (4.4);
@@ -28,6 +29,7 @@ import {
   type Description,
   FRAME_TYPE,
   hashKey,
+  keyTypeName,
   RSA_KEY_LEN,
   TLV_TYPE,
 } from '@bmx7/codec';
@@ -35,7 +37,6 @@ import { inflate } from '@bmx7/codec/zlib';
 import {
   createChainVerifier,
   findChainSqn,
-  isDhmKeyType,
   isRsaKeyType,
   MAX_OGM_SQN_RANGE,
   nodeIdOf,
@@ -70,7 +71,7 @@ export interface VerifyEvent {
   /** Short id of the node the item belongs to. */
   readonly node: string;
   readonly detail: string;
-  /** For unverifiable packet signatures: the reason class ('dhm' when signed with DHM MACs). */
+  /** Why an item is unverifiable: DHM MAC, key/description not in the capture, or invalid description. */
   readonly why?: 'dhm' | 'missing' | 'invalid-description';
 }
 
@@ -314,12 +315,20 @@ export function createCaptureVerifier(): CaptureVerifier {
     for (const r of order) {
       const v = chainOf(r);
       if (!v) continue;
-      const sqn = findChainSqnSafe(v, w.chainOgm!);
+      const sqn = findChainSqn(v, w.chainOgm!, { fullRange: true });
       if (sqn > 0)
         return {
           ...base,
           outcome: 'verified',
           detail: `sqn ${sqn} of descSqn ${r.descSqn}${r.descSqn === w.descSqn ? '' : ` (header descSqn ${w.descSqn})`}`,
+        };
+      // Sqn 0 is the published anchor: it proves nothing, and the reference counts it as not found.
+      if (isAnchorValue(v, w.chainOgm!))
+        return {
+          ...base,
+          outcome: 'unverifiable',
+          detail: `sqn 0 (the anchor) of descSqn ${r.descSqn}`,
+          why: 'missing',
         };
     }
     return {
@@ -409,7 +418,8 @@ export function createCaptureVerifier(): CaptureVerifier {
         p.payload.subarray(s.tailOffset),
       );
       add(out, { ...base, kind: 'packet-signature', message, digest });
-    } else if (isDhmKeyType(first.keyType)) {
+    } else {
+      // DHM types 16-18 (the only other messages the codec parses): a MAC needs a private exponent.
       dhmPackets++;
       emit(out, {
         kind: 'packet-signature',
@@ -417,7 +427,7 @@ export function createCaptureVerifier(): CaptureVerifier {
         packet: p.number,
         time,
         node: shortId(sender),
-        detail: `DHM MAC (${sigFrame.messages.length} message${sigFrame.messages.length === 1 ? '' : 's'}): needs a private key`,
+        detail: `${keyTypeName(first.keyType)} MAC (${sigFrame.messages.length} message${sigFrame.messages.length === 1 ? '' : 's'}): needs a private key`,
         why: 'dhm',
       });
     }
@@ -506,8 +516,9 @@ function nodeKeyLength(d: Description): number | undefined {
   return t?.type === TLV_TYPE.CONTENT_HASH ? (t as { ref: ContentRef }).ref.expandedLength : undefined;
 }
 
-function findChainSqnSafe(v: OgmChainVerifier, chainOgm: Uint8Array): number {
-  return findChainSqn(v, chainOgm, { fullRange: true });
+/** chainOgm XOR C = the anchor link: the value of sqn 0. */
+function isAnchorValue(v: OgmChainVerifier, chainOgm: Uint8Array): boolean {
+  return v.anchorLink.every((x, i) => x === ((chainOgm[i] ?? 0) ^ v.constant[i]!));
 }
 
 /** Runs a verifier over a whole packet stream. */
