@@ -4,23 +4,26 @@
  * that says `fe80::1` agree.
  */
 
+const GROUP = /^[0-9a-fA-F]{1,4}$/;
+
+function parseGroups(s: string): number[] | undefined {
+  if (s === '') return [];
+  const out: number[] = [];
+  for (const g of s.split(':')) {
+    if (!GROUP.test(g)) return undefined;
+    out.push(Number.parseInt(g, 16));
+  }
+  return out;
+}
+
 /** Parses an IPv6 address in text form (no zone, no embedded IPv4) into 8 groups, or undefined. */
 export function parseIPv6(text: string): number[] | undefined {
   const halves = text.split('::');
   if (halves.length > 2) return undefined;
-  const parse = (s: string): number[] | undefined => {
-    if (s === '') return [];
-    const out: number[] = [];
-    for (const g of s.split(':')) {
-      if (!/^[0-9a-fA-F]{1,4}$/.test(g)) return undefined;
-      out.push(Number.parseInt(g, 16));
-    }
-    return out;
-  };
-  const head = parse(halves[0] ?? '');
+  const head = parseGroups(halves[0] ?? '');
   if (!head) return undefined;
   if (halves.length === 1) return head.length === 8 ? head : undefined;
-  const tail = parse(halves[1] ?? '');
+  const tail = parseGroups(halves[1] ?? '');
   if (!tail || head.length + tail.length > 7) return undefined;
   return [...head, ...new Array<number>(8 - head.length - tail.length).fill(0), ...tail];
 }
@@ -47,13 +50,21 @@ export function formatIPv6(groups: readonly number[]): string {
   return `${hex(groups.slice(0, bestAt))}::${hex(groups.slice(bestAt + bestLen))}`;
 }
 
+// Route tables repeat the same few thousand prefixes and next hops: remember their canonical form.
+const memo = new Map<string, string>();
+const MEMO_MAX = 100_000;
+
 /** Canonical text of an address, or of a prefix `addr/len`; text that does not parse is returned as is. */
 export function canonicalIPv6(text: string): string {
+  const hit = memo.get(text);
+  if (hit !== undefined) return hit;
   const slash = text.indexOf('/');
   const addr = slash < 0 ? text : text.slice(0, slash);
   const groups = parseIPv6(addr);
-  if (!groups) return text;
-  return slash < 0 ? formatIPv6(groups) : `${formatIPv6(groups)}${text.slice(slash)}`;
+  const out = !groups ? text : slash < 0 ? formatIPv6(groups) : `${formatIPv6(groups)}${text.slice(slash)}`;
+  if (memo.size >= MEMO_MAX) memo.clear();
+  memo.set(text, out);
+  return out;
 }
 
 /** The host part of a `/128` prefix (or an address as is), canonical; undefined for shorter prefixes. */
