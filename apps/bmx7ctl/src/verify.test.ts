@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { decodeDescription, FRAME_TYPE, readCapture, TLV_TYPE } from '@bmx7/codec';
+import { decodeDescription, FRAME_TYPE, readCapture, TLV_TYPE, toHex } from '@bmx7/codec';
 import { ogmChainConstant, sha224, shortId } from '@bmx7/crypto';
 import { fixture, repoRoot } from '@bmx7/testenv/env';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -394,6 +394,90 @@ describe('verify failures: one flipped byte, exactly the expected failure', { ti
     expect(last.verify.failures).toBe(1);
     expect(last.verify.checks['ogm-chain']).toEqual({ verified: 15, failed: 1, unverifiable: 0 });
     expect(m.out.slice(0, -1).every((l) => 'number' in JSON.parse(l))).toBe(true);
+  });
+});
+
+describe('verify sweep: flipped bytes in every capture give exactly the expected failure', {
+  timeout: 120_000,
+}, () => {
+  // Every distinct description's signature, every node-key CONTENT_ADV, every own OGM of a packet
+  // not RSA-signed, and every 15th RSA packet signature.
+  it.each(FILES.filter((f) => CAPTURES[f]!.descriptions > 0))('%s', (file) => {
+    const { bytes, packets } = load(file);
+    const ids = new Map<string, string>();
+    const seen = new Set<string>();
+    const targets: { at: number; kind: CheckKind; node: string; packet: number }[] = [];
+    let i = 0;
+    for (const p of packets) {
+      if (!p.decoded.ok) continue;
+      const d = p.decoded.value;
+      const at = (o: number) => p.payload.byteOffset + o;
+      const sig = d.frames.find((x) => x.type === FRAME_TYPE.SIGNATURE_ADV);
+      const rsa = sig?.type === FRAME_TYPE.SIGNATURE_ADV && (sig.messages[0]?.keyType ?? 99) <= 8;
+      if (rsa && i++ % 15 === 0)
+        targets.push({
+          at: at(d.signature!.messagesOffset + 1 + (i % 100)),
+          kind: 'packet-signature',
+          node: shortId(d.header.nodeId),
+          packet: p.number,
+        });
+      for (const f of d.frames) {
+        if (f.type === FRAME_TYPE.DESC_ADV) {
+          ids.set(toHex(f.description.nodeId), shortId(f.description.nodeId));
+          const k = toHex(sha224(p.payload.subarray(f.offset + 2, f.offset + f.length)));
+          if (seen.has(k)) continue;
+          seen.add(k);
+          const s = f.description.tlvs[1]!;
+          targets.push({
+            at: at(f.offset + 2 + s.offset + 2 + 7),
+            kind: 'description-signature',
+            node: shortId(f.description.nodeId),
+            packet: p.number,
+          });
+        } else if (f.type === FRAME_TYPE.OGM_ADV && !rsa) {
+          let o = f.offset + 4;
+          for (const m of f.ogms) {
+            if (m.iid === 1)
+              targets.push({
+                at: at(o + (i % 14)),
+                kind: 'ogm-chain',
+                node: shortId(d.header.nodeId),
+                packet: p.number,
+              });
+            o += 18 + 3 * m.history.length;
+          }
+        }
+      }
+    }
+    // Node keys: CONTENT_ADVs whose content hash is a node id of the capture.
+    for (const p of packets) {
+      if (!p.decoded.ok) continue;
+      for (const f of p.decoded.value.frames) {
+        const node =
+          f.type === FRAME_TYPE.CONTENT_ADV ? ids.get(toHex(sha224(Uint8Array.of(0), f.body))) : undefined;
+        if (node)
+          targets.push({
+            at: p.payload.byteOffset + f.offset + 3 + 77,
+            kind: 'node-id',
+            node,
+            packet: p.number,
+          });
+      }
+    }
+    expect(new Set(targets.map((t) => t.kind)).size).toBeGreaterThanOrEqual(
+      CAPTURES[file]!.rsaPackets ? 4 : 3,
+    );
+    for (const t of targets) {
+      const c = bytes.slice();
+      c[t.at]! ^= 0x10;
+      const cap = readCapture(c);
+      if (!cap.ok) throw new Error(cap.reason);
+      const failed = verifyPackets(dumpPackets(cap.value)).events.filter((e) => e.outcome === 'failed');
+      expect(
+        failed.map((e) => [e.kind, e.packet, e.node]),
+        JSON.stringify(t),
+      ).toEqual([[t.kind, t.packet, t.node]]);
+    }
   });
 });
 
