@@ -66,7 +66,7 @@ describe('own description (bmx7-wire 4.5)', () => {
     const p = parseDescription(built.bytes, key.publicContent, 21);
     expect(p.ok).toBe(true);
     if (!p.ok) return;
-    expect(p.value.decoded.version).toMatchObject({
+    expect(p.value.decoded!.version).toMatchObject({
       descSqn: 111,
       bootSqn: 111,
       virtLength: 703,

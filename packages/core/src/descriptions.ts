@@ -121,7 +121,7 @@ export interface ParsedDescription {
   /** Inline TLV bodies by type (after the mandatory three). */
   inline: Map<number, Uint8Array>;
   /** The decoded form (for re-sending it in DESC_ADV frames). */
-  decoded: Description;
+  decoded: Description | undefined;
 }
 
 export type ParseResult = { ok: true; value: ParsedDescription } | { ok: false; reason: string };

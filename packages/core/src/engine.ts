@@ -126,7 +126,7 @@ const SIG_RSA_TYPES = new Set([4, 5, 6]);
 
 interface DescRec {
   parsed: ParsedDescription;
-  bodies?: Map<number, Uint8Array>;
+  bodies?: Map<number, Uint8Array> | undefined;
   facts?: DescriptionFacts;
   verifier?: OgmChainVerifier;
   contents: string[];
@@ -957,7 +957,7 @@ class BmxEngine implements Engine {
     this.#sendDescAdv(
       undefined,
       ifname,
-      () => (k.current === cur ? ({ type: 2, description: cur.parsed.decoded } as Frame) : undefined),
+      () => (k.current === cur ? this.#descAdvFrame(cur.parsed.bytes) : undefined),
       h,
     );
   }
@@ -1186,7 +1186,7 @@ class BmxEngine implements Engine {
   #tryResolve(k: KeyRec): boolean {
     const d = k.pending;
     if (!d) return !!k.current;
-    if (!d.bodies) {
+    if (!d.facts) {
       // re-assemble only once every content it waited for is here
       if (d.missing.size) {
         for (const h of [...d.missing]) if (this.#content.has(h)) d.missing.delete(h);
@@ -1218,8 +1218,8 @@ class BmxEngine implements Engine {
       d.missing.clear();
       // keep the contents it uses (for CONTENT_REQ answers and relaying)
       for (const ref of d.parsed.refs) this.#useRefContents(d, ref);
-      if (this.#hnaBlocked(k, facts.value.hna)) return false;
     }
+    if (this.#hnaBlocked(k, d.facts.hna)) return false;
     // Promoted: (qualifying, or referred by IID) and resolved (4.11)
     const now = this.#now();
     if (!(k.qualifyingUntil > now || k.iidRefCount > 0 || this.#cfg.listenOnly)) return false;
@@ -1359,7 +1359,7 @@ class BmxEngine implements Engine {
       k.orig.chainOgm = undefined;
     }
     // unsolicited re-broadcast (4.5 unsolicitedDescAdvs)
-    const frame: Frame = { type: 2, description: d.parsed.decoded };
+    const frame: Frame = { type: 2, description: d.parsed.decoded! };
     for (const ifname of this.#ifs.keys()) {
       this.#sendDescAdv(undefined, ifname, () => (k.current === d ? frame : undefined), k.hex);
     }
@@ -1367,6 +1367,12 @@ class BmxEngine implements Engine {
     if (isNew) this.#emit({ type: 'node-appeared', node: view });
     this.#emit({ type: 'description-changed', node: view, tlvs: d.bodies! });
     for (const [type, consume] of this.#tlvConsumers) consume(view, d.bodies!.get(type));
+    // what is only needed until it is applied goes (memory in large meshes): the expanded bodies
+    // live on in the content store, the decoded form is rebuilt from the bytes when asked for
+    d.bodies = undefined;
+    d.parsed.decoded = undefined;
+    d.parsed.refs = [];
+    d.parsed.inline.clear();
     this.#updateRoutes(k);
     // OGMs waiting for this description (4.9 step 1)
     for (const kk of [...this.#nbs]) {
@@ -2193,7 +2199,7 @@ class BmxEngine implements Engine {
       // re-resolve what is still missing every maintainanceInterval (4.12)
       if (rerequest && k.state >= KS.TRACKED) {
         if (!k.pubkey) this.#requestPubkey(k);
-        else if (k.pending && !k.pending.bodies)
+        else if (k.pending && !k.pending.facts)
           for (const h of k.pending.missing) this.#wantContent(unhex(h), k.hex);
       }
     }
