@@ -10,7 +10,6 @@ import { constants } from 'node:os';
  * - ERR_WG_PROTOCOL: a reply that does not parse (malformed, truncated)
  * - ERR_WG_TIMEOUT: no reply in time
  * - ERR_WG_UNAVAILABLE: the chosen backend cannot run here (no module, no wireguard-go, no wg)
- * - ERR_WG_UNSUPPORTED: the backend cannot do this operation
  * - ERR_WG_TOOL: a spawned `wg` or `ip` failed
  * - ERR_WG_PROCESS: wireguard-go did not start or did not come up
  * - ERR_WG_CLOSED: the controller was closed
@@ -24,7 +23,6 @@ export type WgctrlErrorCode =
   | 'ERR_WG_PROTOCOL'
   | 'ERR_WG_TIMEOUT'
   | 'ERR_WG_UNAVAILABLE'
-  | 'ERR_WG_UNSUPPORTED'
   | 'ERR_WG_TOOL'
   | 'ERR_WG_PROCESS'
   | 'ERR_WG_CLOSED';

@@ -7,7 +7,7 @@
  */
 import { existsSync } from 'node:fs';
 import { wgGeneratePresharedKey, wgGeneratePrivateKey, wgKeyToBase64, wgPublicKey } from '@bmx7/crypto';
-import { describeNetns, wireguardGoPath } from '@bmx7/testenv/env';
+import { describeNetns, kernelSkipReason, wireguardGoPath } from '@bmx7/testenv/env';
 import { createNetnsBed, waitFor } from '@bmx7/testenv/netns';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { complianceCases, runCase } from '../test/compliance.js';
@@ -285,6 +285,29 @@ describeNetns('wgctrl with wireguard-go (UAPI) in two namespaces', () => {
       await runCase(c, createWgctrl({ backend: 'wg', netns: a }), devD);
     });
   }
+
+  it('deletes a wireguard-go device it did not start, and the wg-tool backend cannot create one here', async () => {
+    const dev = bed.name('we');
+    bed.spawn(a, 'wireguard-go', ['-f', dev], { env: { ...process.env, LOG_LEVEL: 'error' } });
+    await waitFor(
+      'foreign wireguard-go',
+      async () => (await wa.listDevices()).includes(dev) && !!(await wa.getDevice(dev).catch(() => null)),
+    );
+    expect(wa.supervised().map((s) => s.name)).not.toContain(dev);
+    await wa.deleteDevice(dev);
+    await waitFor('foreign device gone', () => bed.exec(a, 'ip', ['link', 'show', dev]).status !== 0);
+    expect(existsSync(`/var/run/wireguard/${dev}.sock`)).toBe(false);
+    const wt = createWgctrl({ backend: 'wg', netns: a });
+    if (kernelSkipReason('wireguard')) {
+      await expect(wt.createDevice(bed.name('wf'))).rejects.toMatchObject({
+        code: 'ERR_WG_UNAVAILABLE',
+        backend: 'wg',
+      });
+    } else {
+      await wt.createDevice(bed.name('wf'));
+      await wt.deleteDevice(bed.name('wf'));
+    }
+  });
 
   it('deletes devices and leaves nothing behind', async () => {
     await wa.deleteDevice(devC);

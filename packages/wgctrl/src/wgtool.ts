@@ -164,7 +164,7 @@ export function createWgToolBackend(o: WgToolBackendOptions = {}): Backend {
                 ? 'ERR_WG_EXISTS'
                 : /Operation not permitted|Permission denied/i.test(why)
                   ? 'ERR_WG_PERMISSION'
-                  : (err as NodeJS.ErrnoException).code === 'ENOENT'
+                  : (err as NodeJS.ErrnoException).code === 'ENOENT' || /Unknown device type/i.test(why)
                     ? 'ERR_WG_UNAVAILABLE'
                     : 'ERR_WG_TOOL';
           reject(
