@@ -164,10 +164,20 @@ describe('simulation with a toy distance-vector engine', () => {
     expect(sim.nodeOfLinkLocal(sim.routeTo('n0', 'n1')!.via)).toBe('n1');
     const cut = sim.clock.now();
     sim.setLink('n0', 'n1', { up: false });
+    const changes: string[] = [];
+    const off = sim.onRouteChange((node, c) => changes.push(`${node} ${c.op} ${c.prefix}`));
+    expect(sim.pathOf('n0', 'n1')).toBeUndefined(); // the next hop is across the cut link
     const t = sim.waitConverged({ timeoutMs: 60_000 });
+    off();
     expect(t).toBeGreaterThan(cut);
     expect(sim.nodeOfLinkLocal(sim.routeTo('n0', 'n1')!.via)).toBe('n5');
     expect(sim.nodeOfLinkLocal(sim.routeTo('n1', 'n0')!.via)).toBe('n2');
+    expect(sim.pathOf('n0', 'n1')).toEqual(['n0', 'n5', 'n4', 'n3', 'n2', 'n1']);
+    expect(sim.pathOf('n0', 'n0')).toEqual(['n0']);
+    expect(changes).toContain(`n0 set ${sim.node('n1').primaryAddress}/128`);
+    const seen = changes.length;
+    sim.run(10_000);
+    expect(changes).toHaveLength(seen); // unsubscribed
   });
 
   it('partition cuts every link between two groups; heal restores them as they were', () => {

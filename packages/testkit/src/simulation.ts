@@ -19,7 +19,7 @@ import { canonicalIPv6 } from './ipv6.js';
 import { createMemoryLogger, type MemoryLogger } from './logger.js';
 import { createSimNetwork, type Endpoint, type LinkParams, type SimNetwork } from './network.js';
 import { createSeededRandom, type SeededRandom } from './random.js';
-import { createMemoryRoutes, type MemoryRoutes } from './routes.js';
+import { createMemoryRoutes, type MemoryRoutes, type RouteChange } from './routes.js';
 import { createMemoryStorage, type MemoryStorage } from './storage.js';
 import {
   type Edge,
@@ -185,6 +185,13 @@ export interface Simulation<T extends SimInstance = SimInstance> {
   routesOf(name: string): Route[];
   /** `from`'s route to `to`'s primary address. */
   routeTo(from: string, to: string): Route | undefined;
+  /**
+   * The nodes a packet from `from` to `to`'s primary address passes, both ends included, by
+   * following next hops; undefined when that walk hits a missing route, a bad next hop or a loop.
+   */
+  pathOf(from: string, to: string): string[] | undefined;
+  /** Every route change of every node, as it happens; returns an unsubscribe function. */
+  onRouteChange(listener: (node: string, change: RouteChange) => void): () => void;
   /** The running node that owns a link-local address. */
   nodeOfLinkLocal(address: string): string | undefined;
   /** Every running node has a route to every other running node's primary address. O(1) amortised. */
@@ -239,6 +246,7 @@ export function createSimulation<T extends SimInstance>(init: SimulationInit<T>)
   const network = createSimNetwork({ clock, random: random.fork('network'), defaults: init.link ?? {} });
   const defaultIface = init.defaultIface ?? 'wlan0';
   const records = new Map<string, NodeRecord<T>>();
+  const routeListeners = new Set<(node: string, change: RouteChange) => void>();
 
   // Reachability bookkeeping: `reach` counts pairs (a, b) of running nodes where a has a /128
   // route to b's primary address. Route changes update it; membership changes mark it dirty.
@@ -475,7 +483,10 @@ export function createSimulation<T extends SimInstance>(init: SimulationInit<T>)
       };
       const r = build(partial);
       records.set(name, r);
-      routes.onChange((c) => onRouteChange(records.get(name)!, c.op, c.prefix, c.previous !== undefined));
+      routes.onChange((c) => {
+        onRouteChange(records.get(name)!, c.op, c.prefix, c.previous !== undefined);
+        for (const l of routeListeners) l(name, c);
+      });
       reachDirty = true;
       return sim.node(name);
     },
@@ -654,6 +665,23 @@ export function createSimulation<T extends SimInstance>(init: SimulationInit<T>)
     },
     routesOf: (name) => rec(name).routes.list(),
     routeTo: (from, to) => rec(from).routes.table.get(rec(to).hostKey),
+    pathOf(from, to) {
+      const v = view();
+      const path = [from];
+      const seen = new Set(path);
+      for (let cur = from; cur !== to; ) {
+        const next = v.nextHop(cur, to);
+        if (typeof next !== 'string' || seen.has(next)) return undefined;
+        path.push(next);
+        seen.add(next);
+        cur = next;
+      }
+      return path;
+    },
+    onRouteChange(listener) {
+      routeListeners.add(listener);
+      return () => routeListeners.delete(listener);
+    },
     nodeOfLinkLocal(address) {
       const owner = network.ownerOf(address);
       return owner && rec(owner.node).running ? owner.node : undefined;
