@@ -12,7 +12,8 @@ import { WgctrlError } from './errors.js';
 
 export interface ChildLike {
   readonly pid?: number | undefined;
-  /** wireguard-go's log output, when piped: its last lines explain an exit. */
+  /** wireguard-go's output, when piped (it logs to stdout): its last lines explain an exit. */
+  readonly stdout?: NodeJS.ReadableStream | null;
   readonly stderr?: NodeJS.ReadableStream | null;
   kill(signal?: NodeJS.Signals): boolean;
   once(event: 'exit', fn: (code: number | null, signal: NodeJS.Signals | null) => void): unknown;
@@ -82,7 +83,7 @@ export interface Supervisor {
 
 const defaultSpawn: SpawnFn = (cmd, args, env) => {
   const child: ChildProcess = nodeSpawn(cmd, args, {
-    stdio: ['ignore', 'ignore', 'pipe'],
+    stdio: ['ignore', 'pipe', 'pipe'],
     env: env ? { ...process.env, ...env } : process.env,
   });
   // A spawn failure (ENOENT) arrives as 'error' followed by 'exit'/'close'; keep it from throwing.
@@ -125,12 +126,22 @@ export function createSupervisor(o: SupervisorOptions): Supervisor {
   function launch(): ChildLike {
     o.removeSocket();
     const { cmd: c, args } = cmd();
-    const ch = spawn(c, args, o.env);
+    // WG_PROCESS_FOREGROUND=1 is what wireguard-go sets for its own foreground child; it also
+    // silences the start-up banner.
+    const ch = spawn(c, args, { WG_PROCESS_FOREGROUND: '1', ...o.env });
     child = ch;
     logTail = '';
-    ch.stderr?.on('data', (d: Buffer | string) => {
-      logTail = (logTail + d.toString()).slice(-2048);
-    });
+    const keep = (d: Buffer | string) => {
+      // Skip the boxed banner about the kernel module that wireguard-go prints on start.
+      const text = d
+        .toString()
+        .split('\n')
+        .filter((l) => !/^[│┌└]/.test(l))
+        .join('\n');
+      logTail = (logTail + text).slice(-2048);
+    };
+    ch.stdout?.on('data', keep);
+    ch.stderr?.on('data', keep);
     startedAt = clock.now();
     ch.once('exit', (code, signal) => onExit(ch, code, signal));
     return ch;
