@@ -229,6 +229,8 @@ export function createUapiConnection(
       buf = buf.slice(n);
       const w = waiter;
       waiter = undefined;
+      // An idle cached connection must not keep the process alive.
+      s.unref();
       w.resolve(reply);
     });
     s.on('timeout', () => {
@@ -272,6 +274,7 @@ export function createUapiConnection(
         new Promise<string>((resolve, reject) => {
           if (broken) return reject(broken);
           sock ??= open();
+          sock.ref();
           waiter = { resolve, reject };
           sock.write(text);
         });
