@@ -99,6 +99,13 @@ import { RouteExport } from './routes.js';
 import { selectPath } from './selection.js';
 import { mergeFrames, packPackets, type TaskMessage, TxQueue, type TxTask } from './tx.js';
 
+/** chainOgm XOR C = the anchor link: "sqn 0". */
+function isAnchor(v: OgmChainVerifier, chainOgm: Uint8Array): boolean {
+  if (chainOgm.length !== 14) return false;
+  for (let i = 0; i < 14; i++) if ((chainOgm[i]! ^ v.constant[i]!) !== v.anchorLink[i]) return false;
+  return true;
+}
+
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   if (a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
@@ -1075,7 +1082,8 @@ class BmxEngine implements Engine {
     }
     const k = this.#keys.get(node);
     const v = k?.current?.verifier;
-    if (!k?.orig || !v) return undefined;
+    // nothing to prove before the first sqn of its current description (4.9)
+    if (!k?.orig || !v || k.orig.sqn < 1) return undefined;
     const chainOgm = k.orig.chainOgm ?? chainOgmAt(v, Math.min(k.orig.sqn, v.maxRcvd));
     if (!chainOgm) return undefined;
     return { iid, descSqn: k.current!.parsed.descSqn, chainOgm, nodeId: k.id };
@@ -1445,7 +1453,10 @@ class BmxEngine implements Engine {
     }
     if (cur.parsed.descSqn !== a.descSqn || !cur.verifier) return;
     // learn the current sqn with no path (4.9 IID_ADV)
-    const s = findChainSqn(cur.verifier, a.chainOgm, { fullRange: true });
+    // the anchor itself (sqn 0) proves nothing and would cost a search over the whole range
+    const s = isAnchor(cur.verifier, a.chainOgm)
+      ? 0
+      : findChainSqn(cur.verifier, a.chainOgm, { fullRange: true });
     if (s > ref.sqn) {
       ref.sqn = s;
       ref.fm16 = FM16_NOT_ROUTABLE;
