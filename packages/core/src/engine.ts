@@ -1531,8 +1531,17 @@ class BmxEngine implements Engine {
     const k = this.#keys.get(ref.node);
     const d = k?.current;
     if (!k || !d?.verifier || d.parsed.descSqn < ref.descSqn) {
-      if (k && !k.current && k.pending) this.#tryResolve(k);
-      pend();
+      if (!k) {
+        pend();
+        return;
+      }
+      // mapped, but its (newer) description is missing: fetch that instead of asking for the IID again
+      ref.pending = { chainOgm, fm16, hops, history };
+      if (k.state < KS.TRACKED) this.#track(k);
+      else if (!k.pubkey) this.#requestPubkey(k);
+      else if (k.pending && k.pending.parsed.descSqn >= ref.descSqn) this.#tryResolve(k);
+      else if (mayAsk && mayRequest(ref, now, this.#cfg.descRetryIterations, this.#cfg.descRetryInterval))
+        this.#requestDesc(k, undefined, k.id, nb);
       return;
     }
     const s = findChainSqn(d.verifier, chainOgm, { deviation: this.#cfg.ogmSqnDeviation });
