@@ -31,6 +31,7 @@ import {
 import { createEngine, type Engine, type InterfaceInfo } from '@bmx7/core';
 import { generateRsaKey, loadNodeKey, type RsaPrivateKey, saveNodeKey } from '@bmx7/crypto';
 import { createNetlinkClient, NETLINK_ROUTE, openNetlinkSocket } from '@bmx7/netlink';
+import { eventTime } from './clock.js';
 import { type ControlServer, startControlServer } from './control-server.js';
 import { createLinuxDatagrams } from './linux/datagrams.js';
 import { hasAddress, infoKey, interfaceInfo, readKernelView } from './linux/interfaces.js';
@@ -132,7 +133,7 @@ export async function startDaemon(start: StartArgs, first: DaemonSettings): Prom
     };
     engine = createEngine({ nodeKey: key, ...settings.engine })({
       clock: {
-        now: () => performance.now(),
+        now: eventTime,
         schedule(ms, fn) {
           const t = setTimeout(fn, Math.max(0, ms));
           return () => clearTimeout(t);
