@@ -5,8 +5,8 @@
 # are fetched with `apt-get download` and unpacked with `dpkg-deb -x`.
 #
 # The kernel is whatever linux-image-amd64 depends on today (never a pinned ABI: superseded ABI
-# packages leave the archive). The build is cached: it is redone only when a file is missing or one of
-# the three package versions or the recipe changed. Prints the work directory's state; exits non-zero on failure.
+# packages leave the archive). The build is cached: it is redone only when a file is missing, or when
+# one of the three package versions or the recipe (build.sh, init) changed. Exits non-zero on failure.
 #
 #   usage: infra/vm/build.sh [--force]
 set -euo pipefail
