@@ -218,6 +218,8 @@ export interface EngineCounters {
   rxVerified: number;
   /** Packets dropped by packet authentication (source not in LLIP, bad RSA signature: 4.4 "failure"). */
   rxAuthFailed: number;
+  /** listenOnly: signed packets verified once their sender's description arrived. */
+  rxVerifiedLate: number;
   txPackets: number;
   txBytes: number;
   descRejected: number;
@@ -270,6 +272,17 @@ class BmxEngine implements Engine {
   readonly #content = new Map<string, ContentItem & { uses: number; since: number }>();
   readonly #wanted = new Map<string, Set<string>>();
   readonly #heardDesc = new Map<string, { bytes: Uint8Array; from: KeyRec; ifc: Iface }>();
+  /** listenOnly: signed packets that arrived before their sender's description (bounded per sender). */
+  readonly #stash = new Map<
+    string,
+    Array<{
+      sig: SignatureFrame;
+      payload: Uint8Array;
+      span: { headerOffset: number; tailOffset: number };
+      src: Uint8Array;
+      srcText: string;
+    }>
+  >();
   readonly #iids = new IidRepo();
   #agg: AggTx<{ node: string; bytes: number; ogm: Ogm }> = newAggTx();
   #aggLastFlushed = 0;
@@ -313,6 +326,7 @@ class BmxEngine implements Engine {
     rxUnverified: 0,
     rxVerified: 0,
     rxAuthFailed: 0,
+    rxVerifiedLate: 0,
     txPackets: 0,
     txBytes: 0,
     descRejected: 0,
@@ -566,10 +580,60 @@ class BmxEngine implements Engine {
         verified = v;
         if (verified) this.#cnt.rxVerified++;
         else this.#cnt.rxUnverified++;
+        if (!v && this.#cfg.listenOnly && pkt.signature && (f as SignatureFrame).messages.length)
+          this.#stashForLater(key, f as SignatureFrame, payload, pkt.signature, srcBytes, srcText);
         continue;
       }
       this.#handleFrame(f, key, verified, ifc, srcText, payload);
     }
+  }
+
+  #stashForLater(
+    key: KeyRec,
+    sig: SignatureFrame,
+    payload: Uint8Array,
+    span: { headerOffset: number; tailOffset: number },
+    src: Uint8Array,
+    srcText: string,
+  ): void {
+    let l = this.#stash.get(key.hex);
+    if (!l) {
+      l = [];
+      this.#stash.set(key.hex, l);
+    }
+    if (l.length < 64) l.push({ sig, payload: payload.slice(), span, src, srcText });
+  }
+
+  /** listenOnly: checks stashed packets of k against its now applied description (4.4 steps 6–7, RSA only). */
+  #verifyStash(k: KeyRec): void {
+    const l = this.#stash.get(k.hex);
+    const cur = k.current;
+    if (!l || !cur?.facts) return;
+    const rest = l.filter((p) => p.sig.descSqn !== cur.parsed.descSqn);
+    for (const p of l) {
+      if (p.sig.descSqn !== cur.parsed.descSqn) continue;
+      const m = p.sig.messages[0]!;
+      if (!cur.facts.llips.includes(p.srcText) || !SIG_RSA_TYPES.has(m.keyType) || !cur.facts.rsaLinkKey)
+        continue;
+      const digest = packetDigest(
+        p.src,
+        p.payload.subarray(p.span.headerOffset, p.span.headerOffset + 9),
+        p.payload.subarray(p.span.tailOffset),
+      );
+      const msg = new Uint8Array(1 + m.signature.length);
+      msg[0] = m.keyType;
+      msg.set(m.signature, 1);
+      if (verifyPacketRsa(cur.facts.rsaLinkKey, msg, digest)) this.#cnt.rxVerifiedLate++;
+      else this.#cnt.rxAuthFailed++;
+    }
+    if (rest.length) this.#stash.set(k.hex, rest);
+    else this.#stash.delete(k.hex);
+  }
+
+  /** A packet authentication stop (4.4): the packet stays unverified; the step is logged at level 11. */
+  #stop(step: number): undefined {
+    this.#c.logger.log(11, 'packet unverified', { step });
+    return undefined;
   }
 
   #drop(reason: string): void {
@@ -590,36 +654,36 @@ class BmxEngine implements Engine {
     const now = this.#now();
     const qualifying = key.qualifyingUntil > now;
     // 1
-    if (key.state < KS.TRACKED) return undefined;
+    if (key.state < KS.TRACKED) return this.#stop(1);
     if (!qualifying && key.state < KS.NEIGHBOR) {
       // a non-qualifying key needs to be a neighbour already; still, 2-hop nodes stay promoted
-      if (key.state < KS.PROMOTED) return undefined;
+      if (key.state < KS.PROMOTED) return this.#stop(2);
     }
     // 2
     const desc = key.pending ?? key.current;
-    if (sig.descSqn < key.minDescSqn) return undefined;
-    if (desc && sig.descSqn < desc.parsed.descSqn) return undefined;
+    if (sig.descSqn < key.minDescSqn) return this.#stop(3);
+    if (desc && sig.descSqn < desc.parsed.descSqn) return this.#stop(4);
     // 3
     if (!key.pubkey) {
       this.#requestPubkey(key);
-      return undefined;
+      return this.#stop(5);
     }
     // 4
     if (!desc || desc.parsed.descSqn !== sig.descSqn) {
       this.#requestDesc(key, ifc.info.name, key.id);
-      return undefined;
+      return this.#stop(6);
     }
     // 5
     if (desc === key.pending) {
-      if (!this.#tryResolve(key)) return undefined;
+      if (!this.#tryResolve(key)) return this.#stop(7);
     }
     const cur = key.current;
-    if (!cur || cur.parsed.descSqn !== sig.descSqn || key.state < KS.PROMOTED) return undefined;
+    if (!cur || cur.parsed.descSqn !== sig.descSqn || key.state < KS.PROMOTED) return this.#stop(8);
     // 6
     if (!cur.facts!.llips.includes(srcText)) return 'failure';
     // 7
     if (this.#cfg.linkVerification) {
-      if (!span) return undefined;
+      if (!span) return this.#stop(9);
       const digest = packetDigest(
         srcBytes,
         payload.subarray(span.headerOffset, span.headerOffset + 9),
@@ -651,24 +715,24 @@ class BmxEngine implements Engine {
           }
         }
       }
-      if (!ok) return undefined;
+      if (!ok) return this.#stop(10);
     }
     // 8: with its first verified packet a resolved qualifying key becomes a Neighbor (4.11)
     key.lastVerified = now;
     if (key.state !== KS.NEIGHBOR) {
-      if (!qualifying) return undefined;
+      if (!qualifying) return this.#stop(11);
       this.#makeNeighbor(key);
     }
     const nb = key.nb!;
     // 9
-    if (sig.burstSqn < nb.burstSqn) return undefined;
+    if (sig.burstSqn < nb.burstSqn) return this.#stop(12);
     nb.burstSqn = sig.burstSqn;
     // 10
     const known = nb.addrByDev.get(sig.devIdx);
     if (known !== undefined && known !== srcText) {
       for (const l of [...nb.links.values()]) if (l.devIdx === sig.devIdx) this.#purgeLink(l);
       nb.addrByDev.delete(sig.devIdx);
-      return undefined;
+      return this.#stop(13);
     }
     nb.addrByDev.set(sig.devIdx, srcText);
     const lid = `${key.hex}/${sig.devIdx}/${ifc.info.name}`;
@@ -1382,6 +1446,7 @@ class BmxEngine implements Engine {
     d.parsed.refs = [];
     d.parsed.inline.clear();
     this.#updateRoutes(k);
+    if (this.#cfg.listenOnly) this.#verifyStash(k);
     // OGMs waiting for this description (4.9 step 1)
     for (const kk of [...this.#nbs]) {
       const nb = kk.nb;

@@ -45,6 +45,17 @@ describe('silent listener on rsalink.pcap (RSA link signatures)', () => {
     }
     const c = engine.counters();
     expect(c.rxAuthFailed).toBe(0);
+    // every RSA-signed packet verifies, at once or once its sender's description is known (the
+    // few DHM-MAC packets n2 still sent to n1's previous key are pairwise: no third party can)
+    const rsaSigned = dgrams.filter((d) => {
+      const p = decodePacket(d.payload);
+      return (
+        p.ok &&
+        p.value.frames.some((f) => f.type === 8 && f.messages.some((x) => x.keyType >= 4 && x.keyType <= 6))
+      );
+    }).length;
+    expect(rsaSigned).toBeGreaterThan(55);
+    expect(c.rxVerified + c.rxVerifiedLate).toBe(rsaSigned);
     // once a sender's description is held, every one of its signed packets verifies
     expect(signedAfterKnown).toBeGreaterThanOrEqual(58);
     expect(verifiedBefore.every((v) => v === 1)).toBe(true);
