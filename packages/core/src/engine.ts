@@ -630,7 +630,7 @@ class BmxEngine implements Engine {
     else this.#stash.delete(k.hex);
   }
 
-  /** A packet authentication stop (4.4): the packet stays unverified; the step is logged at level 11. */
+  /** A packet authentication stop at `step` of 4.4: the packet stays unverified (logged at level 11). */
   #stop(step: number): undefined {
     this.#c.logger.log(11, 'packet unverified', { step });
     return undefined;
@@ -657,33 +657,33 @@ class BmxEngine implements Engine {
     if (key.state < KS.TRACKED) return this.#stop(1);
     if (!qualifying && key.state < KS.NEIGHBOR) {
       // a non-qualifying key needs to be a neighbour already; still, 2-hop nodes stay promoted
-      if (key.state < KS.PROMOTED) return this.#stop(2);
+      if (key.state < KS.PROMOTED) return this.#stop(1);
     }
     // 2
     const desc = key.pending ?? key.current;
-    if (sig.descSqn < key.minDescSqn) return this.#stop(3);
-    if (desc && sig.descSqn < desc.parsed.descSqn) return this.#stop(4);
+    if (sig.descSqn < key.minDescSqn) return this.#stop(2);
+    if (desc && sig.descSqn < desc.parsed.descSqn) return this.#stop(2);
     // 3
     if (!key.pubkey) {
       this.#requestPubkey(key);
-      return this.#stop(5);
+      return this.#stop(3);
     }
     // 4
     if (!desc || desc.parsed.descSqn !== sig.descSqn) {
       this.#requestDesc(key, ifc.info.name, key.id);
-      return this.#stop(6);
+      return this.#stop(4);
     }
     // 5
     if (desc === key.pending) {
-      if (!this.#tryResolve(key)) return this.#stop(7);
+      if (!this.#tryResolve(key)) return this.#stop(5);
     }
     const cur = key.current;
-    if (!cur || cur.parsed.descSqn !== sig.descSqn || key.state < KS.PROMOTED) return this.#stop(8);
+    if (!cur || cur.parsed.descSqn !== sig.descSqn || key.state < KS.PROMOTED) return this.#stop(5);
     // 6
     if (!cur.facts!.llips.includes(srcText)) return 'failure';
     // 7
     if (this.#cfg.linkVerification) {
-      if (!span) return this.#stop(9);
+      if (!span) return this.#stop(7);
       const digest = packetDigest(
         srcBytes,
         payload.subarray(span.headerOffset, span.headerOffset + 9),
@@ -715,24 +715,24 @@ class BmxEngine implements Engine {
           }
         }
       }
-      if (!ok) return this.#stop(10);
+      if (!ok) return this.#stop(7);
     }
     // 8: with its first verified packet a resolved qualifying key becomes a Neighbor (4.11)
     key.lastVerified = now;
     if (key.state !== KS.NEIGHBOR) {
-      if (!qualifying) return this.#stop(11);
+      if (!qualifying) return this.#stop(8);
       this.#makeNeighbor(key);
     }
     const nb = key.nb!;
     // 9
-    if (sig.burstSqn < nb.burstSqn) return this.#stop(12);
+    if (sig.burstSqn < nb.burstSqn) return this.#stop(9);
     nb.burstSqn = sig.burstSqn;
     // 10
     const known = nb.addrByDev.get(sig.devIdx);
     if (known !== undefined && known !== srcText) {
       for (const l of [...nb.links.values()]) if (l.devIdx === sig.devIdx) this.#purgeLink(l);
       nb.addrByDev.delete(sig.devIdx);
-      return this.#stop(13);
+      return this.#stop(10);
     }
     nb.addrByDev.set(sig.devIdx, srcText);
     const lid = `${key.hex}/${sig.devIdx}/${ifc.info.name}`;
