@@ -534,6 +534,7 @@ class BmxEngine implements Engine {
       this.#drop('own address');
       return;
     }
+    if (this.#knownDescsOnly(payload, ifname)) return;
     const r = decodePacket(payload, {
       minVersion: this.#cfg.compatibility - 1,
       maxVersion: this.#cfg.compatibility + 1,
@@ -586,6 +587,41 @@ class BmxEngine implements Engine {
       }
       this.#handleFrame(f, key, verified, ifc, srcText, payload);
     }
+  }
+
+  /**
+   * Flooded DESC_ADV packets (4.5 unsolicitedDescAdvs) are mostly descriptions already held:
+   * recognise a well-formed packet of only such frames from a known sender without decoding
+   * the descriptions, refresh the sender's packet credit and drop it.
+   */
+  #knownDescsOnly(payload: Uint8Array, ifname: string): boolean {
+    if (this.#cfg.listenOnly || payload.length < 32 || payload.length > 1232) return false;
+    const cv = payload[0]!;
+    if (cv < this.#cfg.compatibility - 1 || cv > this.#cfg.compatibility + 1) return false;
+    const sender = this.#keys.get(hex(payload.subarray(2, 30)));
+    if (!sender || sender.state < KS.TRACKED) return false;
+    let pos = 30;
+    while (pos < payload.length) {
+      if (pos + 2 >= payload.length) return false;
+      const w = (payload[pos]! << 8) | payload[pos + 1]!;
+      const type = w >> 11;
+      const len = w & 0x7ff;
+      if (type !== 2 || len <= 2 || pos + len > payload.length) return false;
+      const peek = peekDescription(payload.subarray(pos + 2, pos + len));
+      if (!peek) return false;
+      const k = this.#keys.get(hex(peek.id));
+      if (!k || k.state < KS.TRACKED || !k.pubkey) return false;
+      const held = Math.max(k.current?.parsed.descSqn ?? 0, k.pending?.parsed.descSqn ?? 0);
+      if (peek.descSqn > held) return false;
+      pos += len;
+    }
+    const now = this.#now();
+    sender.lastPacket = now;
+    sender.lastRef = now;
+    sender.heardOn = ifname;
+    this.#heard.add(sender);
+    this.#grantQualifying(sender, now);
+    return true;
   }
 
   #stashForLater(
