@@ -256,7 +256,8 @@ export async function startDaemon(start: StartArgs, first: DaemonSettings): Prom
       const old = settings;
       settings = ns;
       logger.level = ns.debug;
-      if (JSON.stringify(old.engine) !== JSON.stringify(ns.engine)) eng.reconfigure(ns.engine);
+      const text = (v: unknown) => JSON.stringify(v, (_k, x) => (typeof x === 'bigint' ? x.toString() : x));
+      if (text(old.engine) !== text(ns.engine)) eng.reconfigure(ns.engine);
       void syncInterfaces();
     };
 

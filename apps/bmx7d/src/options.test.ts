@@ -68,6 +68,11 @@ describe('bmx7d options', () => {
       linkWindow: 32,
       txAvgInterval: 800,
     });
+    expect(settings(['pathHopPenalty=5', 'metricAlgo=16']).engine.metric).toMatchObject({
+      hopPenalty: 5,
+      algo: 16,
+      maxHops: 63,
+    });
     expect(s.engine.trustedNodes).toEqual([{ id: 'ab'.repeat(28), trust: 2, support: 2 }]);
     const d = settings(['dev=eth1']);
     expect(d).toMatchObject({ runtimeDir: DEFAULT_RUNTIME_DIR, keyPath: DEFAULT_KEY_PATH, debug: 0 });

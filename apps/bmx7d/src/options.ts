@@ -241,6 +241,31 @@ export function settingsOf(
   engine.describeNodeInfos = num('describeNodeInfos') === 1;
   engine.linkVerification = num('linkVerification') === 1;
   engine.compatibility = num('compatibility');
+  // the path metric parameters announced in the METRIC TLV (bmx7-wire 4.8, 4.10)
+  const algo = state.get('metricAlgo');
+  const algoChild = (c: string, d: number) =>
+    algo?.kind === 'single' && algo.children[c] !== undefined ? Number(algo.children[c]) : d;
+  engine.metric = {
+    pathMetricMin: BigInt(num('pathMetricMin')),
+    ...(algo?.kind === 'single' ? { algo: Number(algo.value) } : {}),
+    rxExpNumerator: algoChild('rxExpNumerator', 1),
+    rxExpDivisor: algoChild('rxExpDivisor', 2),
+    txExpNumerator: algoChild('txExpNumerator', 1),
+    txExpDivisor: algoChild('txExpDivisor', 1),
+    lqTx: num('pathLqXThreshold'),
+    lqTy: num('pathLqYThreshold'),
+    lqT1: num('pathLq1Threshold'),
+    linkRateEfficiency: num('linkRateEfficiency'),
+    linkThroughputEfficiency: num('linkThroughputEfficiency'),
+    ogmHistorySize: num('ogmHistorySize'),
+    maxHops: num('maxPathHops'),
+    hopPenalty: num('pathHopPenalty'),
+    pathSqnBestHysteresis: num('pathSqnBestHysteresis'),
+    pathLateHysteresis100ms: num('pathLateHysteresis'),
+    newPathMetricHysteresis: num('newPathMetricHysteresis'),
+    oldPathMetricHysteresis: num('oldPathMetricHysteresis'),
+    pathSqnDiffMax: num('pathSqnDiffMax'),
+  };
   const hna = state.get('unicastHna');
   if (hna?.kind === 'multi') engine.unicastHna = [...hna.instances.keys()];
   if (engine.linkDhmKey !== 0 && engine.linkDhmKey !== 17 && engine.linkDhmKey !== 18)
