@@ -72,9 +72,19 @@ const ctl = (mesh: Mesh, node: string, ...args: string[]) =>
     timeout: 20_000,
   });
 
-const refShow = (mesh: Mesh, node: string, table: string) =>
-  mesh.exec(node, REF as string, [`runtimeDir=${join(mesh.node(node).dir, 'run')}`, '-c', `show=${table}`])
-    .stdout;
+/** The reference's client (`bmx7 -c show=<table>`), from the node's directory (core files land there). */
+const refShow = (mesh: Mesh, node: string, table: string) => {
+  const dir = mesh.node(node).dir;
+  const args = [
+    '-c',
+    `cd "${dir}" && exec "$0" "$@"`,
+    REF as string,
+    `runtimeDir=${join(dir, 'run')}`,
+    '-c',
+    `show=${table}`,
+  ];
+  return mesh.exec(node, 'sh', args).stdout;
+};
 
 if (!REF) {
   describe('interop with the reference bmx7', () => {
@@ -101,6 +111,8 @@ if (!REF) {
       await waitFor('the reference lists bmx-n2', () => / bmx-n2 /.test(refShow(m, 'n1', 'originators')), {
         timeoutMs: 10_000,
       });
+      // the reference's own client speaks to bmx7d's socket too (plain-text protocol)
+      expect(refShow(m, 'n2', 'originators')).toMatch(/^ORIGINATORS:\n[\s\S]* ref-n3 /);
     }, 90_000);
 
     it('bmx7d–reference–bmx7d converges, routes, pings, and each lists the other by name', async () => {
