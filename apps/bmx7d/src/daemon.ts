@@ -30,7 +30,14 @@ import {
 } from '@bmx7/control';
 import { createEngine, type Engine, type InterfaceInfo } from '@bmx7/core';
 import { generateRsaKey, loadNodeKey, type RsaPrivateKey, saveNodeKey } from '@bmx7/crypto';
-import { createNetlinkClient, NETLINK_ROUTE, openNetlinkSocket } from '@bmx7/netlink';
+import {
+  createNetlinkClient,
+  NETLINK_ROUTE,
+  openNetlinkSocket,
+  openRtnlMonitor,
+  RTMGRP_IPV6_IFADDR,
+  RTMGRP_LINK,
+} from '@bmx7/netlink';
 import { eventTime } from './clock.js';
 import { type ControlServer, startControlServer } from './control-server.js';
 import { createLinuxDatagrams } from './linux/datagrams.js';
@@ -43,8 +50,10 @@ import { DaemonError, lockRuntimeDir } from './runtime-dir.js';
 import { tableResult } from './tables.js';
 
 export const VERSION = '0.1.0';
-/** How often the kernel's links and addresses are re-read. */
-export const INTERFACE_POLL_MS = 500;
+/** How often the rtnetlink notification socket is checked (non-blocking). */
+export const MONITOR_POLL_MS = 100;
+/** How often links and addresses are re-read in full, notifications or not. */
+export const INTERFACE_RESYNC_MS = 5000;
 
 export interface RunningDaemon {
   engine: Engine;
@@ -218,8 +227,19 @@ export async function startDaemon(start: StartArgs, first: DaemonSettings): Prom
         syncing = false;
       }
     };
+    // link and address notifications trigger a re-read at once; a full re-read every few seconds
+    // catches anything a lost notification would hide
+    const monitor = openRtnlMonitor(RTMGRP_LINK | RTMGRP_IPV6_IFADDR);
     await syncInterfaces();
-    const poll = setInterval(() => void syncInterfaces(), INTERFACE_POLL_MS);
+    let sinceFull = 0;
+    const poll = setInterval(() => {
+      sinceFull += MONITOR_POLL_MS;
+      const changed = monitor.poll().length > 0 || monitor.overrun();
+      if (changed || sinceFull >= INTERFACE_RESYNC_MS) {
+        sinceFull = 0;
+        void syncInterfaces();
+      }
+    }, MONITOR_POLL_MS);
 
     // ---------------------------------------------------------------- control
     const startedCpu = process.cpuUsage();
@@ -404,6 +424,7 @@ export async function startDaemon(start: StartArgs, first: DaemonSettings): Prom
       stopping = true;
       logger.log(0, 'bmx7d stopping', { reason });
       clearInterval(poll);
+      monitor.close();
       eng.stop();
       datagrams.closeAll();
       kernel.restoreAll();

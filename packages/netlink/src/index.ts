@@ -7,6 +7,7 @@ export * from './nlmsg.js';
 export * from './rtnl-addr.js';
 export * from './rtnl-ip.js';
 export * from './rtnl-link.js';
+export * from './rtnl-monitor.js';
 export * from './rtnl-route.js';
 export * from './rtnl-rule.js';
 export * from './socket.js';
