@@ -1098,7 +1098,7 @@ class BmxEngine implements Engine {
 
   #answerContentReq(hash: Uint8Array, ifname: string, verified: boolean): void {
     const h = hex(hash);
-    const c = this.#content.get(h);
+    const c = this.#content.get(h) ?? this.#nodeKeyContent(h);
     if (!c || c.body.length > 1197) return;
     const own = this.#desc?.contents.includes(h) ?? false;
     if (!verified && !own) return;
@@ -1111,7 +1111,7 @@ class BmxEngine implements Engine {
       interval: this.#cfg.txFrameInterval,
       due: this.#now(),
       produce: () => {
-        const cc = this.#content.get(h);
+        const cc = this.#content.get(h) ?? this.#nodeKeyContent(h);
         return cc
           ? {
               kind: 'frame',
@@ -1250,6 +1250,15 @@ class BmxEngine implements Engine {
     if (from !== k && !k.referrer) k.referrer = from.hex;
     void ifc;
     this.#tryResolve(k);
+  }
+
+  /**
+   * A known node's public key as content (its hash is the node id, 4.6): kept with the key record,
+   * so a CONTENT_REQ for it is answered even after the content store dropped the entry.
+   */
+  #nodeKeyContent(h: string): { header: number; body: Uint8Array } | undefined {
+    const k = this.#keys.get(h);
+    return k?.pubkey && k.state >= KS.CERTIFIED ? { header: 0, body: k.pubkey } : undefined;
   }
 
   #onContentAdv(f: ContentAdvFrame): void {
@@ -1936,6 +1945,11 @@ class BmxEngine implements Engine {
     this.#iids.free(o.iid);
     removeOgm(this.#agg, k.hex);
     k.orig = undefined;
+    // forget the applied description too: referenced again with the same descSqn, it is fetched
+    // and applied anew, which creates the originator again (otherwise #evaluate never routes it)
+    this.#indexHna(k, k.current?.facts, undefined);
+    this.#releaseDesc(k.current);
+    k.current = undefined;
     if (k.state >= KS.PROMOTED) k.state = KS.CERTIFIED;
     this.#emit({ type: 'node-gone', id: k.hex });
   }
