@@ -216,8 +216,10 @@ export interface DescriptionFacts {
   metric: MetricParams;
   rsaLinkKey: Uint8Array | undefined;
   dhmKey: { type: number; gx: Uint8Array } | undefined;
-  trusts: Set<string> | undefined;
-  supports: Set<string> | undefined;
+  /** Node id (hex) → trust level of the TRUSTS TLV; undefined without one (everybody). */
+  trusts: ReadonlyMap<string, number> | undefined;
+  /** Node id (hex) → support level of the SUPPORTS TLV; undefined without one (everybody). */
+  supports: ReadonlyMap<string, number> | undefined;
   name: string;
 }
 
@@ -343,7 +345,7 @@ export function descriptionFacts(
   const dhm = get<Extract<TlvValue, { type: 6 }>>(TLV.DHM_LINK_PUBKEY);
   const trustSet = (type: number) => {
     const t = get<Extract<TlvValue, { type: 9 | 10 }>>(type);
-    return t ? new Set(t.entries.map((e) => hex(e.nodeId))) : undefined;
+    return t ? new Map(t.entries.map((e) => [hex(e.nodeId), e.level] as const)) : undefined;
   };
   const info = get<Extract<TlvValue, { type: 28 }>>(TLV.INFO);
   return {

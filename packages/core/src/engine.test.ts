@@ -36,6 +36,28 @@ describe('two engines back to back', () => {
     expect(Number(rows[0]!.rq)).toBeGreaterThanOrEqual(25);
     expect(Number(rows[0]!.tq)).toBeGreaterThanOrEqual(25);
   });
+
+  it("show rows carry the reference's originator and status columns", () => {
+    const [a, b] = m.nodes;
+    const [o] = a!.engine.show('originators');
+    expect(o).toMatchObject({
+      shortId: b!.engine.shortId,
+      name: 'n2',
+      as: 'nQ', // a neighbour with its qualifying credit (4.11)
+      S: 'A', // no trust configured: everybody supported and trusted
+      s: 'A',
+      T: 'A',
+      t: 'A',
+      hops: 1,
+    });
+    expect(o!.descSize).toMatch(/^\d+\+\d+$/);
+    expect(Number(o!.ogmSqn)).toBeGreaterThan(0);
+    expect(Number(o!.lastDesc)).toBeLessThanOrEqual(12);
+    expect(Number(o!.lastRef)).toBeLessThan(2);
+    const [st] = a!.engine.show('status');
+    expect(st!.descSize).toMatch(/^\d+\+\d+$/);
+    expect(Number(st!.lastDesc)).toBeLessThanOrEqual(12);
+  });
 });
 
 describe('plugin API', () => {

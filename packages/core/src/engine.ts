@@ -124,6 +124,24 @@ export const KEY_STATE = { LISTED: 0, TRACKED: 1, CERTIFIED: 2, PROMOTED: 3, NEI
 export type KeyState = (typeof KEY_STATE)[keyof typeof KEY_STATE];
 const KS = KEY_STATE;
 const STATE_NAMES = ['listed', 'tracked', 'certified', 'promoted', 'neighbor'] as const;
+/** First letter of a key's column in the reference's `as` acronym (bmx7-wire 5.3, e.g. nQ, pA). */
+const STATE_LETTERS = 'ltcpn';
+
+/** A description's size as the reference shows it: root bytes + referenced (virtual) bytes. */
+function descSizeText(bytes: Uint8Array, decoded?: { version: { virtLength: number } }): string {
+  const d =
+    decoded ??
+    (() => {
+      const r = decodeDescription(bytes);
+      return r.ok ? r.value : undefined;
+    })();
+  return d ? `${bytes.length}+${d.version.virtLength}` : `${bytes.length}`;
+}
+
+/** A trust or support level as the reference prints it: 'A' when nothing restricts it, else the digit. */
+function levelText(levels: ReadonlyMap<string, number> | undefined, id: string): string {
+  return levels ? String(levels.get(id) ?? 0) : 'A';
+}
 
 const NQUALIFYING_MS = 30_000; // 4.11
 const TRACKED_PROMOTION_MS = 20_000; // 4.11
@@ -139,6 +157,8 @@ interface DescRec {
   contents: string[];
   /** Contents still wanted (hex). */
   missing: Set<string>;
+  /** When it arrived (show tables: lastDesc). */
+  receivedAt?: number;
 }
 
 interface Link {
@@ -299,7 +319,9 @@ class BmxEngine implements Engine {
   #descCounter = 0;
   #bootSqn = 0;
   #descSqn = 0;
-  #desc: { bytes: Uint8Array; dHash: Uint8Array; dHashHex: string; contents: string[] } | undefined;
+  #desc:
+    | { bytes: Uint8Array; dHash: Uint8Array; dHashHex: string; contents: string[]; builtAt: number }
+    | undefined;
   #descFrame: Frame | undefined;
   #descPending = true;
   #chain: OgmChain | undefined;
@@ -1245,7 +1267,7 @@ class BmxEngine implements Engine {
     }
     // (7) becomes pending; missing contents requested
     this.#releaseDesc(k.pending);
-    k.pending = { parsed: p.value, contents: [], missing: new Set() };
+    k.pending = { parsed: p.value, contents: [], missing: new Set(), receivedAt: this.#now() };
     if (k.state < KS.CERTIFIED) k.state = KS.CERTIFIED;
     if (from !== k && !k.referrer) k.referrer = from.hex;
     void ifc;
@@ -2063,7 +2085,13 @@ class BmxEngine implements Engine {
       else this.#content.set(h, { ...it, uses: 1, since: this.#now() });
       contents.push(h);
     }
-    this.#desc = { bytes: built.bytes, dHash: built.dHash, dHashHex: hex(built.dHash), contents };
+    this.#desc = {
+      bytes: built.bytes,
+      dHash: built.dHash,
+      dHashHex: hex(built.dHash),
+      contents,
+      builtAt: this.#now(),
+    };
     this.#chainConst = ogmChainConstant(built.dHash, this.#chain.anchor, this.#id, this.#descSqn);
     this.#descFrame = this.#descAdvFrame(built.bytes);
     // sent once as DESC_ADV on all interfaces; own OGM sqn restarts at 1 (4.5)
@@ -2367,6 +2395,16 @@ class BmxEngine implements Engine {
     return [...this.#keys.values()].filter((k) => k.orig).map((k) => this.#view(k));
   }
 
+  /** The reference's `as` acronym: key column (l t c p n) and row (Q qualifying, F friend, A alien), 4.11. */
+  #assessedState(k: KeyRec, now: number): string {
+    const row = now < k.qualifyingUntil ? 'Q' : (this.#trusted.get(k.hex) ?? 0) >= 2 ? 'F' : 'A';
+    return `${STATE_LETTERS[k.state]}${row}`;
+  }
+
+  #supportLevel(h: string): number {
+    return this.#cfg.trustedNodes?.find((t) => t.id.toLowerCase() === h)?.support ?? 0;
+  }
+
   show(table: string): ShowRows {
     const now = this.#now();
     switch (table) {
@@ -2380,6 +2418,8 @@ class BmxEngine implements Engine {
             primaryIp: this.#primaryText,
             descSqn: this.#descSqn,
             ogmSqn: this.#ogmSqn,
+            lastDesc: this.#desc ? Math.floor((now - this.#desc.builtAt) / 1000) : '---',
+            descSize: this.#desc ? descSizeText(this.#desc.bytes) : '---',
             uptime: Math.floor((now - this.#startedAt) / 1000),
             nbs: [...this.#keys.values()].filter((k) => k.nb).length,
             rts: this.#routes.size,
@@ -2403,23 +2443,43 @@ class BmxEngine implements Engine {
           nbIdx: l.devIdx,
           rq: timeAwareRq(l.q, now, this.#cfg.linkTimeout),
           tq: timeAwareTq(l.q, now, this.#cfg.linkTimeout),
+          linkKey: l.nb.key.dhmSecret ? 'DHM' : 'RSA',
+          lastHelloSqn: l.window.last >= 0 ? l.window.last : '---',
         }));
       case 'originators':
-        return this.nodes().map((n) => ({
-          shortId: n.shortId,
-          name: n.name,
-          descSqn: n.descSqn,
-          primaryIp: n.primaryIp,
-          dev: n.via?.dev ?? '---',
-          nbLocalIp: n.via?.address ?? '---',
-          metric: n.metric,
-          hops: n.hops,
-        }));
+        return [...this.#keys.values()]
+          .filter((k) => k.orig)
+          .map((k) => {
+            const n = this.#view(k);
+            const d = k.current;
+            return {
+              shortId: n.shortId,
+              nodeId: k.hex.toUpperCase(),
+              name: n.name,
+              as: this.#assessedState(k, now),
+              S: this.#cfg.trustedNodes ? String(this.#supportLevel(k.hex)) : 'A',
+              s: levelText(d?.facts?.supports, this.nodeId),
+              T: this.#cfg.trustedNodes ? String(this.#trusted.get(k.hex) ?? 0) : 'A',
+              t: levelText(d?.facts?.trusts, this.nodeId),
+              myIid: k.orig?.iid ?? '---',
+              descSqn: n.descSqn,
+              lastDesc: d?.receivedAt !== undefined ? Math.floor((now - d.receivedAt) / 1000) : '---',
+              descSize: d ? descSizeText(d.parsed.bytes, d.parsed.decoded) : '---',
+              primaryIp: n.primaryIp,
+              dev: n.via?.dev ?? '---',
+              nbLocalIp: n.via?.address ?? '---',
+              metric: n.metric,
+              hops: n.hops,
+              ogmSqn: k.orig?.sqn ?? '---',
+              lastRef: Math.floor((now - k.lastRef) / 1000),
+            };
+          });
       case 'keys':
         return [...this.#keys.values()].map((k) => ({
           shortId: shortId(k.id),
           nodeId: k.hex,
           state: STATE_NAMES[k.state],
+          as: this.#assessedState(k, now),
           descSqn: k.current?.parsed.descSqn ?? 0,
           pendingSqn: k.pending?.parsed.descSqn ?? 0,
           unresolveds: k.pending?.missing.size ?? 0,
