@@ -47,6 +47,22 @@ describe('workspace configuration', () => {
     expect(cs.privatePackages).toEqual({ version: true, tag: false });
   });
 
+  it('has only changesets that changesets can read, naming packages of this workspace', () => {
+    const names = new Set([...packageDirs, 'bench'].map((d) => json(`${d}/package.json`).name as string));
+    const files = readdirSync(join(root, '.changeset')).filter((f) => f.endsWith('.md') && f !== 'README.md');
+    for (const f of files) {
+      const text = readFileSync(join(root, '.changeset', f), 'utf8');
+      const m = /^---\n((?:"[^"]+": (?:major|minor|patch)\n)+)---\n(.*\S.*)/s.exec(text);
+      expect(
+        m,
+        `${f}: front matter of "name": major|minor|patch lines between --- lines, then a summary`,
+      ).not.toBeNull();
+      for (const line of m![1]!.trim().split('\n')) {
+        expect(names, `${f}: ${line}`).toContain(/^"([^"]+)"/.exec(line)![1]);
+      }
+    }
+  });
+
   it.each(packageDirs)('%s follows the package conventions', (dir) => {
     const pj = json(`${dir}/package.json`);
     expect(pj.type, 'ESM only').toBe('module');
