@@ -193,58 +193,32 @@ export const ORIGINATORS_TABLE: TableDef = {
   ],
 };
 
+/**
+ * `keys` has the originators' columns (bmx7-wire 5.3, "like originators") with another default view:
+ * key bookkeeping up, routing down.
+ */
+const KEYS_RELEVANCE: Record<string, Relevance> = {
+  nodeId: 2,
+  assessedState: 2,
+  pref: 2,
+  descRefs: 2,
+  nodeKey: 2,
+  linkKeys: 2,
+  nbs: 2,
+  dev: 1,
+  nbShortId: 1,
+  nbName: 1,
+  metric: 1,
+  ogmSqn: 1,
+};
+
 export const KEYS_TABLE: TableDef = {
   name: 'keys',
   title: 'KEYS',
-  columns: [
-    c('shortId', 2),
-    c('nodeId', 2),
-    c('name', 2),
-    c('assessedState', 2),
-    c('as', 2),
-    c('pref', 2, 'int'),
-    c('brcTo', 1, 'int'),
-    c('signTo', 1, 'int'),
-    c('tAPTo', 1, 'int'),
-    c('nQTo', 1, 'int'),
-    c('friend', 1, 'int'),
-    c('recom', 1, 'int'),
-    c('trustees', 1, 'int'),
-    c('S', 2),
-    c('s', 2),
-    c('T', 2),
-    c('t', 2),
-    c('myIid', 1, 'int'),
-    c('shortDHash', 1),
-    c('dHash', 0),
-    c('descSqn', 2, 'int'),
-    c('descSqnMin', 1, 'int'),
-    c('descSqnNext', 0, 'int'),
-    c('lastDesc', 2, 'int'),
-    c('descSize', 2),
-    c('descRefs', 2),
-    c('unresolveds', 0, 'int'),
-    c('uniques', 0, 'int'),
-    c('cv', 2, 'int'),
-    c('revision', 2),
-    c('nodeKey', 2),
-    c('linkKeys', 2),
-    c('primaryIp', 2),
-    c('dev', 1),
-    c('myIdx', 1, 'int'),
-    c('nbIdx', 1, 'int'),
-    c('nbLocalIp', 1),
-    c('nbShortId', 1),
-    c('nbNodeId', 1),
-    c('nbName', 1),
-    c('metric', 1, 'umetric'),
-    c('ogmHist', 1),
-    c('hops', 2, 'int'),
-    c('ogmSqn', 1, 'int'),
-    c('nbIid', 1, 'int'),
-    c('lastRef', 2, 'int'),
-    c('nbs', 2, 'int'),
-  ],
+  columns: ORIGINATORS_TABLE.columns.map((col) => ({
+    ...col,
+    relevance: KEYS_RELEVANCE[col.name] ?? col.relevance,
+  })),
 };
 
 export const REFERENCES_TABLE: TableDef = {
