@@ -1,4 +1,4 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -72,7 +72,10 @@ describe('bmx7ctl control client', () => {
     });
     await new Promise<void>((r) => server.listen(join(dir, 'sock'), r));
   });
-  afterAll(() => server.close());
+  afterAll(() => {
+    server.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
 
   it('reference syntax and plain subcommands give the same request and the reference table', async () => {
     for (const argv of [

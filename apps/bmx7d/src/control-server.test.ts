@@ -1,4 +1,4 @@
-import { mkdtempSync, statSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -45,7 +45,10 @@ describe('control socket server', () => {
       legacy: (words) => `got ${words.join(' ')}\n`,
     });
   });
-  afterAll(() => server.close());
+  afterAll(() => {
+    server.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
 
   it('is a socket of mode 0600', () => {
     const st = statSync(path);

@@ -1,9 +1,9 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { OptionError } from '@bmx7/control';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import {
   DEFAULT_KEY_PATH,
   DEFAULT_RUNTIME_DIR,
@@ -106,6 +106,7 @@ describe('bmx7d options', () => {
 
   it('the daemon exits with status 2 and one line before touching anything', () => {
     const dir = mkdtempSync(join(tmpdir(), 'bmx7d-opt-'));
+    onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
     const r = spawnSync(
       process.execPath,
       [

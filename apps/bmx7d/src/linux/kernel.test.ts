@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -12,7 +12,7 @@ import {
   nlAck,
   nlDone,
 } from '@bmx7/netlink';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { openJournal } from './journal.js';
 import { createKernel, undoEntry } from './kernel.js';
 
@@ -32,6 +32,7 @@ function twin() {
 describe('kernel changes and the journal', () => {
   it('journals every change before making it, and a clean stop undoes all of it', () => {
     const dir = mkdtempSync(join(tmpdir(), 'bmx7d-k-'));
+    onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
     mkdirSync(join(dir, 'sys/net/ipv6/conf/all'), { recursive: true });
     writeFileSync(join(dir, 'sys/net/ipv6/conf/all/forwarding'), '0\n');
     const { nl, seen } = twin();
@@ -77,6 +78,7 @@ describe('kernel changes and the journal', () => {
 
   it('undoing tolerates entries whose change is gone already, and half-written lines', () => {
     const dir = mkdtempSync(join(tmpdir(), 'bmx7d-k-'));
+    onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
     writeFileSync(join(dir, 'journal'), '{"kind":"rule","family":10,"priority":70,"table":70}\n{"kind":"ad');
     const j = openJournal(join(dir, 'journal'));
     expect(j.leftovers).toHaveLength(1);
