@@ -13,7 +13,7 @@
  * Topologies: line:N, ring:N, grid:WxH, edges:1-2,2-3,… (see topology.ts).
  */
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createMesh, type DaemonSpec, type MeshNode } from './mesh.js';
 import { parseTopology, TopologyError } from './topology.js';
@@ -29,6 +29,16 @@ interface State {
 function usage(msg: string): never {
   process.stderr.write(`bmx7-testbed: ${msg}\nusage: bmx7-testbed up|exec|down|list … (see --help)\n`);
   process.exit(2);
+}
+
+/** Removes a mesh's state file, and the state directory once no mesh is left in it. */
+function dropState(name: string): void {
+  rmSync(join(STATE_DIR, `${name}.json`), { force: true });
+  try {
+    rmdirSync(STATE_DIR);
+  } catch {
+    // other meshes still running
+  }
 }
 
 function readState(name: string): State | undefined {
@@ -85,7 +95,7 @@ async function up(argv: string[]): Promise<void> {
   writeFileSync(stateFile, JSON.stringify(state), { mode: 0o600 });
   const teardown = () => {
     mesh.cleanup();
-    rmSync(stateFile, { force: true });
+    dropState(name);
   };
   process.once('exit', teardown);
   if (daemon) mesh.startAll((n) => daemonFromTemplate(daemon, n));
@@ -129,7 +139,7 @@ function down(argv: string[]): void {
     }
     spawnSync('ip', ['netns', 'del', n.ns]);
   }
-  rmSync(join(STATE_DIR, `${name}.json`), { force: true });
+  dropState(name);
 }
 
 function list(): void {
