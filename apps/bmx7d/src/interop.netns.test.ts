@@ -128,5 +128,70 @@ if (!REF) {
       expect(theirs).toMatch(/ bmx-n1 /);
       expect(theirs).toMatch(/ bmx-n3 /);
     }, 90_000);
+
+    it('a stopped reference node is routed around no longer, and its restart is learned again', async () => {
+      mesh = createMesh({ kind: 'line', n: 3 }, { prefix: 'it' });
+      const m = mesh;
+      const ip = await converge(m, { n1: 'bmx', n2: 'ref', n3: 'bmx' });
+      await m.stop('n2', 'SIGTERM');
+      // its link times out (linkTimeout 20 s) and every route through it goes (bmx7-wire 4.10)
+      await waitFor(
+        'n1 withdraws the routes through the stopped n2',
+        () => tableRoutes(m, 'n1').length === 0,
+        {
+          timeoutMs: 40_000,
+          intervalMs: 500,
+        },
+      );
+      expect(tableRoutes(m, 'n3')).toEqual([]);
+      // restarted with its key and descSqn file: a new description (higher descSqn, new bootSqn)
+      m.start('n2', refSpec);
+      for (const [n, others] of [
+        ['n1', ['n2', 'n3']],
+        ['n3', ['n1', 'n2']],
+      ] as const) {
+        await waitFor(
+          `${n} routes to ${others.join(', ')} again`,
+          () => others.every((o) => tableRoutes(m, n).includes(ip[o]!)),
+          { timeoutMs: 45_000, intervalMs: 500 },
+        );
+      }
+      const ping = m.exec('n1', 'ping', ['-6', '-c', '3', '-i', '0.2', '-W', '2', ip.n3!]);
+      expect(ping.status, ping.stdout).toBe(0);
+    }, 150_000);
+
+    it('a restarted reference neighbour (new bootSqn) is dropped and learned again by bmx7d', async () => {
+      mesh = createMesh({ kind: 'line', n: 3 }, { prefix: 'iu' });
+      const m = mesh;
+      const ip = await converge(m, { n1: 'ref', n2: 'bmx', n3: 'ref' });
+      await m.stop('n1', 'SIGTERM');
+      await waitFor(
+        'bmx7d withdraws its route to the stopped n1',
+        () => !tableRoutes(m, 'n2').includes(ip.n1!),
+        {
+          timeoutMs: 40_000,
+          intervalMs: 500,
+        },
+      );
+      m.start('n1', refSpec);
+      await waitFor('bmx7d routes to the restarted n1', () => tableRoutes(m, 'n2').includes(ip.n1!), {
+        timeoutMs: 45_000,
+        intervalMs: 500,
+      });
+      await waitFor(
+        'n3 (reference) routes to the restarted n1 through bmx7d',
+        () => tableRoutes(m, 'n3').includes(ip.n1!),
+        {
+          timeoutMs: 45_000,
+          intervalMs: 500,
+        },
+      );
+      await waitFor('the restarted n1 routes back to n3', () => tableRoutes(m, 'n1').includes(ip.n3!), {
+        timeoutMs: 45_000,
+        intervalMs: 500,
+      });
+      const ping = m.exec('n3', 'ping', ['-6', '-c', '3', '-i', '0.2', '-W', '2', ip.n1!]);
+      expect(ping.status, ping.stdout).toBe(0);
+    }, 150_000);
   });
 }
