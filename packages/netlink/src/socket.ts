@@ -5,8 +5,20 @@
  * tens of microseconds, and a blocking read must never sit on libuv's thread pool.
  */
 import { closeSync, openSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { NetlinkError } from './errors.js';
+import {
+  AF_NETLINK,
+  EAGAIN,
+  EINTR,
+  int32,
+  type Libc,
+  loadLibc,
+  MSG_DONTWAIT,
+  SOCK_CLOEXEC,
+  SOCK_RAW,
+  sockaddrNl,
+  sysFail,
+} from './libc.js';
 
 export interface NetlinkSocket {
   /** NETLINK_ROUTE, NETLINK_GENERIC, … */
@@ -29,76 +41,16 @@ export interface OpenNetlinkSocketOptions {
   receiveBufferBytes?: number;
 }
 
-const AF_NETLINK = 16;
-const SOCK_RAW = 3;
-const SOCK_CLOEXEC = 0o2000000;
 const SOL_SOCKET = 1;
 const SO_RCVBUF = 8;
 const SOL_NETLINK = 270;
 const NETLINK_CAP_ACK = 10;
 const NETLINK_EXT_ACK = 11;
-const MSG_DONTWAIT = 0x40;
 const MSG_TRUNC = 0x20;
 const POLLIN = 0x1;
-const EINTR = 4;
-const EAGAIN = 11;
 const CLONE_NEWNET = 0x40000000;
 /** Receive buffer: dumps come in datagrams of at most 32 KiB, single replies are far smaller. */
 const RECV_BUF = 256 * 1024;
-
-interface Libc {
-  errno(): number;
-  socket(domain: number, type: number, proto: number): number;
-  bind(fd: number, addr: Uint8Array, len: number): number;
-  setsockopt(fd: number, level: number, name: number, val: Uint8Array, len: number): number;
-  sendto(fd: number, buf: Uint8Array, len: number, flags: number, addr: Uint8Array, alen: number): number;
-  recv(fd: number, buf: Uint8Array, len: number, flags: number): number;
-  poll(fds: Uint8Array, n: number, timeout: number): number;
-  close(fd: number): number;
-  setns(fd: number, nstype: number): number;
-}
-
-let libc: Libc | undefined;
-function loadLibc(): Libc {
-  if (libc) return libc;
-  if (process.platform !== 'linux') {
-    throw new NetlinkError('ERR_NETLINK_SYSCALL', `netlink needs Linux (this is ${process.platform})`);
-  }
-  const koffi = createRequire(import.meta.url)('koffi') as typeof import('koffi');
-  const lib = koffi.load('libc.so.6');
-  libc = {
-    errno: () => koffi.errno(),
-    socket: lib.func('int socket(int, int, int)'),
-    bind: lib.func('int bind(int, const void *, uint32_t)'),
-    setsockopt: lib.func('int setsockopt(int, int, int, const void *, uint32_t)'),
-    sendto: lib.func('long sendto(int, const void *, size_t, int, const void *, uint32_t)'),
-    recv: lib.func('long recv(int, void *, size_t, int)'),
-    poll: lib.func('int poll(void *, unsigned long, int)'),
-    close: lib.func('int close(int)'),
-    setns: lib.func('int setns(int, int)'),
-  } as Libc;
-  return libc;
-}
-
-function sockaddrNl(pid = 0, groups = 0): Uint8Array {
-  const a = new Uint8Array(12);
-  const dv = new DataView(a.buffer);
-  dv.setUint16(0, AF_NETLINK, true);
-  dv.setUint32(4, pid, true);
-  dv.setUint32(8, groups, true);
-  return a;
-}
-
-function int32(v: number): Uint8Array {
-  const b = new Uint8Array(4);
-  new DataView(b.buffer).setInt32(0, v, true);
-  return b;
-}
-
-function sysFail(c: Libc, what: string): NetlinkError {
-  const errno = c.errno();
-  return new NetlinkError('ERR_NETLINK_SYSCALL', `${what} failed: errno ${errno}`, { errno });
-}
 
 /** Runs `fn` with the calling thread switched into another network namespace, then switches back. */
 function inNetns<T>(c: Libc, netns: string, fn: () => T): T {

@@ -1,0 +1,67 @@
+/**
+ * libc through koffi for the netlink sockets (socket.ts, rtnl-monitor.ts): one set of bindings,
+ * loaded on first use, and the helpers both need. Internal: not exported from the package index.
+ */
+import { createRequire } from 'node:module';
+import { NetlinkError } from './errors.js';
+
+export const AF_NETLINK = 16;
+export const SOCK_RAW = 3;
+export const SOCK_CLOEXEC = 0o2000000;
+export const MSG_DONTWAIT = 0x40;
+export const EINTR = 4;
+export const EAGAIN = 11;
+
+export interface Libc {
+  errno(): number;
+  socket(domain: number, type: number, proto: number): number;
+  bind(fd: number, addr: Uint8Array, len: number): number;
+  setsockopt(fd: number, level: number, name: number, val: Uint8Array, len: number): number;
+  sendto(fd: number, buf: Uint8Array, len: number, flags: number, addr: Uint8Array, alen: number): number;
+  recv(fd: number, buf: Uint8Array, len: number, flags: number): number;
+  poll(fds: Uint8Array, n: number, timeout: number): number;
+  close(fd: number): number;
+  setns(fd: number, nstype: number): number;
+}
+
+let libc: Libc | undefined;
+export function loadLibc(): Libc {
+  if (libc) return libc;
+  if (process.platform !== 'linux') {
+    throw new NetlinkError('ERR_NETLINK_SYSCALL', `netlink needs Linux (this is ${process.platform})`);
+  }
+  const koffi = createRequire(import.meta.url)('koffi') as typeof import('koffi');
+  const lib = koffi.load('libc.so.6');
+  libc = {
+    errno: () => koffi.errno(),
+    socket: lib.func('int socket(int, int, int)'),
+    bind: lib.func('int bind(int, const void *, uint32_t)'),
+    setsockopt: lib.func('int setsockopt(int, int, int, const void *, uint32_t)'),
+    sendto: lib.func('long sendto(int, const void *, size_t, int, const void *, uint32_t)'),
+    recv: lib.func('long recv(int, void *, size_t, int)'),
+    poll: lib.func('int poll(void *, unsigned long, int)'),
+    close: lib.func('int close(int)'),
+    setns: lib.func('int setns(int, int)'),
+  } as Libc;
+  return libc;
+}
+
+export function sockaddrNl(pid = 0, groups = 0): Uint8Array {
+  const a = new Uint8Array(12);
+  const dv = new DataView(a.buffer);
+  dv.setUint16(0, AF_NETLINK, true);
+  dv.setUint32(4, pid, true);
+  dv.setUint32(8, groups, true);
+  return a;
+}
+
+export function int32(v: number): Uint8Array {
+  const b = new Uint8Array(4);
+  new DataView(b.buffer).setInt32(0, v, true);
+  return b;
+}
+
+export function sysFail(c: Libc, what: string): NetlinkError {
+  const errno = c.errno();
+  return new NetlinkError('ERR_NETLINK_SYSCALL', `${what} failed: errno ${errno}`, { errno });
+}
