@@ -1,5 +1,6 @@
 /** The engine's clock on Linux (STYLE.md rule 10: time comes through the clock port). */
 import { performance } from 'node:perf_hooks';
+import type { Clock } from '@bmx7/core';
 
 /**
  * The clock's `now`: the time of the current event, constant while one timer callback or one
@@ -16,4 +17,36 @@ export function eventTime(): number {
     });
   }
   return cachedNow;
+}
+
+/**
+ * The daemon's clock: `now` is {@link eventTime}, and a scheduled task never runs before its due
+ * time on that clock. Node's timers count whole milliseconds on a coarser clock than
+ * `performance.now()`, so a `setTimeout` can fire a fraction of a millisecond early; the task is
+ * then re-armed for the remainder instead of running early.
+ */
+export function createLinuxClock(): Clock {
+  return {
+    now: eventTime,
+    schedule(ms, fn) {
+      const due = eventTime() + Math.max(0, ms);
+      let cancelled = false;
+      let timer: NodeJS.Timeout;
+      const fire = () => {
+        if (cancelled) return;
+        const left = due - performance.now();
+        if (left > 0) {
+          timer = setTimeout(fire, Math.ceil(left));
+          return;
+        }
+        cancelled = true;
+        fn();
+      };
+      timer = setTimeout(fire, Math.max(0, ms));
+      return () => {
+        cancelled = true;
+        clearTimeout(timer);
+      };
+    },
+  };
 }

@@ -38,7 +38,7 @@ import {
   RTMGRP_IPV6_IFADDR,
   RTMGRP_LINK,
 } from '@bmx7/netlink';
-import { eventTime } from './clock.js';
+import { createLinuxClock } from './clock.js';
 import { type ControlServer, startControlServer } from './control-server.js';
 import { createLinuxDatagrams } from './linux/datagrams.js';
 import { hasAddress, infoKey, interfaceInfo, readKernelView } from './linux/interfaces.js';
@@ -141,13 +141,7 @@ export async function startDaemon(start: StartArgs, first: DaemonSettings): Prom
       },
     };
     engine = createEngine({ nodeKey: key, ...settings.engine })({
-      clock: {
-        now: eventTime,
-        schedule(ms, fn) {
-          const t = setTimeout(fn, Math.max(0, ms));
-          return () => clearTimeout(t);
-        },
-      },
+      clock: createLinuxClock(),
       random: { bytes: (n) => new Uint8Array(randomBytes(n)), float: () => Math.random() },
       datagrams,
       routes: kernel.routes,

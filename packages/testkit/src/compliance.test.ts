@@ -29,27 +29,4 @@ describeRoutesCompliance('memory routes', () => {
   return { routes, read: () => routes.list(), via: 'fe80::1', dev: 'eth0' };
 });
 
-// A real-time clock shaped like the daemon's (setTimeout): the suite holds for it too.
-describeClockCompliance('setTimeout clock', () => {
-  const timers = new Set<NodeJS.Timeout>();
-  return {
-    clock: {
-      now: () => performance.now(),
-      schedule(ms, fn) {
-        const t = setTimeout(() => {
-          timers.delete(t);
-          fn();
-        }, ms);
-        timers.add(t);
-        return () => {
-          clearTimeout(t);
-          timers.delete(t);
-        };
-      },
-    },
-    advance: (ms) => new Promise((resolve) => setTimeout(resolve, ms + 5)),
-    dispose: () => {
-      for (const t of timers) clearTimeout(t);
-    },
-  };
-});
+// The daemon's real-time clock runs the clock suite in apps/bmx7d (src/clock.test.ts).
