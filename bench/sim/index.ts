@@ -5,7 +5,9 @@
  * time, heap per node.
  *
  *   pnpm bench sim                 all sizes
- *   pnpm bench sim -- --sizes=100,250
+ *   pnpm bench sim -- --sizes=100,250 --steady=60000
+ *
+ * 1000 nodes need a large heap: NODE_OPTIONS=--max-old-space-size=20000 pnpm bench sim.
  */
 import { cpuUsage, memoryUsage } from 'node:process';
 import { createEngine, type Engine } from '@bmx7/core';
@@ -39,7 +41,8 @@ for (const n of sizes) {
   }
   global.gc?.();
   const heap0 = memoryUsage().heapUsed;
-  const sim = createSimulation({ seed: `bench-${n}`, engineFactory: factory });
+  // the route twins keep no change log: at 1000 nodes it would hold millions of entries
+  const sim = createSimulation({ seed: `bench-${n}`, engineFactory: factory, maxRouteChanges: 0 });
   const topo = sim.randomGeometric(n, radiusFor(n), `topo-${n}`, { prefix: 'm' });
   const wall0 = performance.now();
   const cpu0 = cpuUsage();

@@ -84,6 +84,10 @@ describeNetns('bmx7d in a line of three namespaces', () => {
   });
 
   it('kill -9 then a restart removes the leftovers; a clean stop afterwards leaves nothing', async () => {
+    await waitFor('n1 has its routes', () => tableRoutes(mesh, 'n1').length === 2, {
+      timeoutMs: 30_000,
+      intervalMs: 250,
+    });
     await mesh.stop('n1', 'SIGKILL');
     // the crashed run left its routes, rule and address behind
     expect(kernelState('n1')).toMatchObject({ rule: true, primary: ip.n1 });

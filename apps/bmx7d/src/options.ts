@@ -169,6 +169,8 @@ const ENGINE_NUMBERS = [
   'maxDhmNeighs',
   'txMinInterval',
   'txAvgInterval',
+  'txBucketSize',
+  'txBucketDrain',
   'txFrameInterval',
   'resolveInterval',
   'resolveIterations',

@@ -33,7 +33,6 @@ export function tableRows(engine: Engine, table: string, host: HostFacts): Row[]
           uptime: formatUptime(Number(r.uptime ?? 0)),
           cpu: host.cpuPercent().toFixed(1),
           mem: `${host.memKb()}K`,
-          txQ: '0/50',
           nodes: `${nodes}/${nodes}`,
         },
       ];

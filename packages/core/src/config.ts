@@ -32,6 +32,10 @@ export interface EngineInit {
   describeNodeInfos?: boolean;
   txMinInterval?: number;
   txAvgInterval?: number;
+  /** Send rounds allowed above the average rate before rounds slow to txAvgInterval (txBucketSize). */
+  txBucketSize?: number;
+  /** How fast the bucket drains, in percent between txMinInterval (0) and txAvgInterval (100) per round (txBucketDrain). */
+  txBucketDrain?: number;
   txFrameInterval?: number;
   resolveInterval?: number;
   resolveIterations?: number;
@@ -74,6 +78,8 @@ export interface EngineConfig {
   describeNodeInfos: boolean;
   txMinInterval: number;
   txAvgInterval: number;
+  txBucketSize: number;
+  txBucketDrain: number;
   txFrameInterval: number;
   resolveInterval: number;
   resolveIterations: number;
@@ -104,6 +110,8 @@ export const DEFAULTS = {
   describeNodeInfos: true,
   txMinInterval: 100,
   txAvgInterval: 800,
+  txBucketSize: 50,
+  txBucketDrain: 34,
   txFrameInterval: 500,
   resolveInterval: 200,
   resolveIterations: 4,
@@ -142,6 +150,8 @@ export function resolveConfig(init: Omit<EngineInit, 'nodeKey'>): EngineConfig {
     describeNodeInfos: pick('describeNodeInfos') as boolean,
     txMinInterval: pick('txMinInterval') as number,
     txAvgInterval: pick('txAvgInterval') as number,
+    txBucketSize: pick('txBucketSize') as number,
+    txBucketDrain: pick('txBucketDrain') as number,
     txFrameInterval: pick('txFrameInterval') as number,
     resolveInterval: pick('resolveInterval') as number,
     resolveIterations: pick('resolveIterations') as number,

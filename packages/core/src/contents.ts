@@ -42,7 +42,8 @@ export function prepareRef(type: number, data: Uint8Array): PreparedRef | undefi
 }
 
 /** Bodies by content hash (hex). */
-export type ContentStore = ReadonlyMap<string, ContentItem>;
+/** Stored contents by hash (hex); the hash itself is the key, so entries need not repeat it. */
+export type ContentStore = ReadonlyMap<string, Pick<ContentItem, 'header' | 'body'>>;
 
 export type Resolution =
   | { status: 'missing'; hashes: Uint8Array[] }

@@ -9,7 +9,7 @@ import {
   type ContentAdvFrame,
   type DecodedFrame,
   decodeDescription,
-  decodePacket,
+  decodePacketPrefix,
   encodeTlvBody,
   FM16_MAX,
   FM16_NOT_ROUTABLE,
@@ -47,7 +47,6 @@ import {
   verifyPacketRsa,
 } from '@bmx7/crypto';
 import { type EngineConfig, type EngineInit, resolveConfig } from './config.js';
-import type { ContentItem } from './contents.js';
 import {
   buildOwnDescription,
   type DescriptionFacts,
@@ -61,7 +60,15 @@ import {
 } from './descriptions.js';
 import { umetricFromFm16, umetricToFm16 } from './fm16.js';
 import { hex, unhex } from './hex.js';
-import { IID_MAX_RX, IID_REF_TIMEOUT, type IidRef, IidRepo, mayRequest, newIidRef } from './iids.js';
+import {
+  IID_MAX_RX,
+  IID_REF_TIMEOUT,
+  type IidRef,
+  IidRepo,
+  mayRequest,
+  NO_HISTORY,
+  newIidRef,
+} from './iids.js';
 import {
   type HelloWindow,
   isLateHello,
@@ -144,10 +151,23 @@ function levelText(levels: ReadonlyMap<string, number> | undefined, id: string):
 }
 
 const NQUALIFYING_MS = 30_000; // 4.11
+/** The reference's nQ set limit: at most 100 neighbours (setCredits nQ /maxNodes). */
+const NQ_SET_MAX = 100;
+/** Above this burstSqn the next round's description starts the bursts again at 0 (u32 − 999). */
+const BURST_SQN_RENEW = 0xffffffff - 999;
 const TRACKED_PROMOTION_MS = 20_000; // 4.11
 const FIRST_SQN_MIN_MS = 5_000; // 4.10 "during the first 5 s after X's first accepted sqn"
 const MAINTENANCE_MS = 1_000;
 const SIG_RSA_TYPES = new Set([4, 5, 6]);
+
+/** A content held for resolution and CONTENT_REQ answers, keyed by its hash (hex). */
+interface StoredContent {
+  header: number;
+  body: Uint8Array;
+  /** Descriptions using it; unused contents go after idTimeout. */
+  uses: number;
+  since: number;
+}
 
 interface DescRec {
   parsed: ParsedDescription;
@@ -221,6 +241,8 @@ interface KeyRec {
   orig: Orig | undefined;
   nb: Neigh | undefined;
   dhmSecret: Uint8Array | undefined;
+  /** The newest verified chainOgm, shared by every neighbour's ref that delivered the same sqn. */
+  chain: { descSqn: number; sqn: number; bytes: Uint8Array } | undefined;
 }
 
 interface Iface {
@@ -289,7 +311,7 @@ class BmxEngine implements Engine {
   /** HNA6 prefixes of applied descriptions → owner (hex), and the prefix lengths in use. */
   readonly #hnaIndex = new Map<string, string>();
   readonly #hnaLens = new Map<number, number>();
-  readonly #content = new Map<string, ContentItem & { uses: number; since: number }>();
+  readonly #content = new Map<string, StoredContent>();
   readonly #wanted = new Map<string, Set<string>>();
   readonly #heardDesc = new Map<string, { bytes: Uint8Array; from: KeyRec; ifc: Iface }>();
   /** listenOnly: signed packets that arrived before their sender's description (bounded per sender). */
@@ -330,6 +352,11 @@ class BmxEngine implements Engine {
   #lastOwnOgm = -Infinity;
   #ownOgmNow = false;
   #burstSqn = 0;
+  /** Transmit bucket: coins and when it was last updated. */
+  #bucket = 0;
+  #bucketAt = 0;
+  /** Minimum gap after the last round (from the bucket). */
+  #roundGap = 0;
   #running = false;
   #roundCancel: (() => void) | undefined;
   #roundAt = Infinity;
@@ -449,7 +476,7 @@ class BmxEngine implements Engine {
 
   descUpdate(): void {
     this.#descPending = true;
-    if (this.#running) this.#armRound(0);
+    if (this.#running) this.#armRound(this.#nextRoundDelay());
   }
 
   use(plugin: EnginePlugin): void {
@@ -557,7 +584,8 @@ class BmxEngine implements Engine {
       return;
     }
     if (this.#knownDescsOnly(payload, ifname)) return;
-    const r = decodePacket(payload, {
+    // frames up to a bad one are processed and the rest dropped, as the reference does (4.2)
+    const r = decodePacketPrefix(payload, {
       minVersion: this.#cfg.compatibility - 1,
       maxVersion: this.#cfg.compatibility + 1,
     });
@@ -609,6 +637,7 @@ class BmxEngine implements Engine {
       }
       this.#handleFrame(f, key, verified, ifc, srcText, payload);
     }
+    if (pkt.error) this.#drop(`remaining frames: ${pkt.error.reason}`);
   }
 
   /**
@@ -911,15 +940,29 @@ class BmxEngine implements Engine {
         orig: undefined,
         nb: undefined,
         dhmSecret: undefined,
+        chain: undefined,
       };
       this.#keys.set(h, k);
     }
     return k;
   }
 
-  /** nQualifying credit (4.11), reduced: every supported key that sends us packets qualifies for 30 s. */
+  /**
+   * nQualifying credit (4.11): a supported key that sends us a packet qualifies for 30 s, once. It is
+   * not renewed while it runs, nor granted to a neighbour: after it, a neighbour stays one by its
+   * verified packets and link quality alone (nQ becomes nA, or nF for a friend). Fewer than
+   * (100 − neighbours without the credit) / 2 keys hold it at once (the reference's nQ set limit;
+   * friends already promoted count the whole room).
+   */
   #grantQualifying(k: KeyRec, now: number): void {
-    if (this.#supported(k.hex)) k.qualifyingUntil = now + NQUALIFYING_MS;
+    if (k.qualifyingUntil > now || k.nb || !this.#supported(k.hex)) return;
+    let holders = 1; // the node itself is in row Q
+    for (const x of this.#heard) if (x.qualifyingUntil > now) holders++;
+    let others = 0;
+    for (const x of this.#nbs) if (x.qualifyingUntil <= now) others++;
+    const friend = k.state >= KS.PROMOTED && this.#supportLevel(k.hex) >= 2;
+    if (holders >= (NQ_SET_MAX - others) / (friend ? 1 : 2)) return;
+    k.qualifyingUntil = now + NQUALIFYING_MS;
   }
 
   #track(k: KeyRec): void {
@@ -1071,7 +1114,12 @@ class BmxEngine implements Engine {
   #addTask(t: TxTask): void {
     if (!this.#ifs.has(t.ifname)) return;
     this.#tx.add(t);
-    if (this.#running) this.#armRound(Math.max(0, this.#lastRound + this.#cfg.txMinInterval - this.#now()));
+    if (this.#running) this.#armRound(this.#nextRoundDelay());
+  }
+
+  /** Delay until the next round may run: the round gap (txMinInterval, or more with a full bucket) after the last. */
+  #nextRoundDelay(): number {
+    return Math.max(0, this.#lastRound + this.#roundGap - this.#now());
   }
 
   #answerDescReq(id: Uint8Array, ifname: string, verified: boolean): void {
@@ -1290,11 +1338,10 @@ class BmxEngine implements Engine {
     const owners = this.#wanted.get(h);
     if (!owners && this.#cfg.listenOnly) {
       // passive monitoring keeps unrequested contents for descriptions still to come
-      if (!this.#content.has(h))
-        this.#content.set(h, { hash, header, body: f.body.slice(), uses: 0, since: this.#now() });
+      const body = this.#storeContent(h, header, f.body);
       const k = this.#keys.get(h);
       if (k && !k.pubkey) {
-        k.pubkey = f.body.slice();
+        k.pubkey = body;
         if (k.state < KS.TRACKED) k.state = KS.TRACKED;
       }
       const held = this.#heardDesc.get(h);
@@ -1304,14 +1351,13 @@ class BmxEngine implements Engine {
     }
     if (!owners) return; // accepted only while wanted (4.5)
     this.#wanted.delete(h);
-    if (!this.#content.has(h))
-      this.#content.set(h, { hash, header, body: f.body.slice(), uses: 0, since: this.#now() });
+    const body = this.#storeContent(h, header, f.body);
     for (const o of owners) {
       const k = this.#keys.get(o);
       if (!k) continue;
       if (!k.pubkey && o === h) {
         // the node's public key (content hash = node id)
-        k.pubkey = f.body.slice();
+        k.pubkey = body;
         if (k.state < KS.TRACKED) k.state = KS.TRACKED;
         this.#requestDesc(k, undefined, k.id);
         continue;
@@ -1319,6 +1365,15 @@ class BmxEngine implements Engine {
       this.#tryResolve(k);
     }
     // contents no description uses are dropped by the maintenance after idTimeout
+  }
+
+  /** Keeps a received content (one copy, shared by every user of it); returns the stored body. */
+  #storeContent(h: string, header: number, body: Uint8Array): Uint8Array {
+    const c = this.#content.get(h);
+    if (c) return c.body;
+    const copy = body.slice();
+    this.#content.set(h, { header, body: copy, uses: 0, since: this.#now() });
+    return copy;
   }
 
   /** Resolves the pending description; applies it when complete and allowed. Returns true when current. */
@@ -1556,16 +1611,15 @@ class BmxEngine implements Engine {
       }
       this.#unref(ref);
       if (ref.node && nb.byNode.get(ref.node) === a.iid) nb.byNode.delete(ref.node);
-      ref.node = h;
-      nb.byNode.set(h, a.iid);
+      // the key record's own id text, so that every neighbour's ref shares one string
+      const node = h === this.#hex ? this.#hex : this.#getKey(a.nodeId, true)!.hex;
+      ref.node = node;
+      nb.byNode.set(node, a.iid);
       ref.descSqn = a.descSqn;
       ref.sqn = 0;
       ref.fm16 = 0;
       ref.bestSince = undefined;
-      if (h !== this.#hex) {
-        const k = this.#getKey(a.nodeId, true)!;
-        k.iidRefCount++;
-      }
+      if (h !== this.#hex) this.#keys.get(node)!.iidRefCount++;
     } else if (a.descSqn < ref.descSqn) return;
     ref.descSqn = Math.max(ref.descSqn, a.descSqn);
     if (h === this.#hex) return;
@@ -1593,9 +1647,9 @@ class BmxEngine implements Engine {
       ref.sqn = s;
       ref.fm16 = FM16_NOT_ROUTABLE;
       ref.hops = 1;
-      ref.history = [];
+      ref.history = NO_HISTORY;
       ref.sqnTime = now;
-      (ref as IidRef & { chainOgm?: Uint8Array }).chainOgm = a.chainOgm;
+      ref.chainOgm = a.chainOgm;
     }
     const p = ref.pending;
     if (p) {
@@ -1613,7 +1667,15 @@ class BmxEngine implements Engine {
       nb.iidRefs.set(o.iid, ref);
     }
     ref.refreshed = now;
-    this.#processOgm(nb, ref, o.chainOgm, o.metric, o.hops, [...o.history], true);
+    this.#processOgm(
+      nb,
+      ref,
+      o.chainOgm,
+      o.metric,
+      o.hops,
+      o.history.length ? [...o.history] : NO_HISTORY,
+      true,
+    );
   }
 
   /** OGM acceptance per message (4.9 steps 1–4). */
@@ -1627,27 +1689,8 @@ class BmxEngine implements Engine {
     mayAsk: boolean,
   ): void {
     const now = this.#now();
-    const pend = () => {
-      ref.pending = { chainOgm, fm16, hops, history };
-      if (mayAsk && mayRequest(ref, now, this.#cfg.descRetryIterations, this.#cfg.descRetryInterval)) {
-        const ifname = this.#bestTqIf(nb);
-        if (ifname) {
-          this.#addTask({
-            type: 28,
-            ifname,
-            group: nb.key.id,
-            key: String(ref.iid),
-            tries: this.#cfg.resolveIterations,
-            interval: this.#cfg.resolveInterval,
-            due: now,
-            produce: () =>
-              ref.pending && nb.iidRefs.get(ref.iid) === ref ? { kind: 'iidReq', iid: ref.iid } : undefined,
-          });
-        }
-      }
-    };
     if (!ref.node) {
-      pend();
+      this.#pendOgm(nb, ref, chainOgm, fm16, hops, history, mayAsk, now);
       return;
     }
     if (ref.node === this.#hex) {
@@ -1664,7 +1707,7 @@ class BmxEngine implements Engine {
     const d = k?.current;
     if (!k || !d?.verifier || d.parsed.descSqn < ref.descSqn) {
       if (!k) {
-        pend();
+        this.#pendOgm(nb, ref, chainOgm, fm16, hops, history, mayAsk, now);
         return;
       }
       // mapped, but its (newer) description is missing: fetch that instead of asking for the IID again
@@ -1678,7 +1721,7 @@ class BmxEngine implements Engine {
     }
     const s = findChainSqn(d.verifier, chainOgm, { deviation: this.#cfg.ogmSqnDeviation });
     if (s === 0) {
-      pend();
+      this.#pendOgm(nb, ref, chainOgm, fm16, hops, history, mayAsk, now);
       return;
     }
     if (ref.descSqn < d.parsed.descSqn) {
@@ -1688,18 +1731,50 @@ class BmxEngine implements Engine {
     }
     if (s < ref.sqn) return;
     if (s > ref.sqn) {
+      // one copy of a verified chainOgm per sqn, shared by the refs of every neighbour that sends it
+      const c = k.chain;
+      if (c && c.descSqn === d.parsed.descSqn && c.sqn === s) chainOgm = c.bytes;
+      else k.chain = { descSqn: d.parsed.descSqn, sqn: s, bytes: chainOgm };
       ref.sqn = s;
       ref.fm16 = fm16;
       ref.hops = hops + 1;
       ref.history = history;
       ref.sqnTime = now;
-      (ref as IidRef & { chainOgm?: Uint8Array }).chainOgm = chainOgm;
+      ref.chainOgm = chainOgm;
     } else if (fm16 > ref.fm16) {
       ref.fm16 = fm16;
       ref.hops = hops + 1;
       ref.history = history;
     }
     this.#evaluate(k, nb, ref);
+  }
+
+  /** An OGM waits for its IID mapping or description; the IID is asked for, rate-limited (4.9 step 1). */
+  #pendOgm(
+    nb: Neigh,
+    ref: IidRef,
+    chainOgm: Uint8Array,
+    fm16: number,
+    hops: number,
+    history: Ogm['history'][number][],
+    mayAsk: boolean,
+    now: number,
+  ): void {
+    ref.pending = { chainOgm, fm16, hops, history };
+    if (!mayAsk || !mayRequest(ref, now, this.#cfg.descRetryIterations, this.#cfg.descRetryInterval)) return;
+    const ifname = this.#bestTqIf(nb);
+    if (!ifname) return;
+    this.#addTask({
+      type: 28,
+      ifname,
+      group: nb.key.id,
+      key: String(ref.iid),
+      tries: this.#cfg.resolveIterations,
+      interval: this.#cfg.resolveInterval,
+      due: now,
+      produce: () =>
+        ref.pending && nb.iidRefs.get(ref.iid) === ref ? { kind: 'iidReq', iid: ref.iid } : undefined,
+    });
   }
 
   #ownVerifier(): OgmChainVerifier | undefined {
@@ -1817,7 +1892,7 @@ class BmxEngine implements Engine {
     o.link = cand.link;
     o.hops = ref.hops;
     o.history = ref.history;
-    o.chainOgm = (ref as IidRef & { chainOgm?: Uint8Array }).chainOgm;
+    o.chainOgm = ref.chainOgm;
     if (o.firstAccept < 0) o.firstAccept = now;
     o.minimum =
       now - o.firstAccept < FIRST_SQN_MIN_MS
@@ -2001,6 +2076,7 @@ class BmxEngine implements Engine {
 
   #buildDescription(): void {
     this.#descPending = false;
+    if (this.#burstSqn > BURST_SQN_RENEW) this.#burstSqn = 0;
     this.#descCounter++;
     if (this.#descCounter % 100 === 0) this.#c.storage.saveDescSqn(this.#descCounter);
     this.#descSqn = this.#descCounter;
@@ -2082,7 +2158,7 @@ class BmxEngine implements Engine {
       const h = hex(it.hash);
       const c = this.#content.get(h);
       if (c) c.uses++;
-      else this.#content.set(h, { ...it, uses: 1, since: this.#now() });
+      else this.#content.set(h, { header: it.header, body: it.body, uses: 1, since: this.#now() });
       contents.push(h);
     }
     this.#desc = {
@@ -2165,11 +2241,35 @@ class BmxEngine implements Engine {
         sent = true;
       }
     }
-    if (sent) this.#burstSqn = (this.#burstSqn + 1) >>> 0;
+    const busy = due.size > 0;
+    if (busy) {
+      // one burst per round with something to send (4.4); near the end of the u32 range a new
+      // description lets it start again at 0
+      this.#burstSqn++;
+      if (this.#burstSqn > BURST_SQN_RENEW) this.descUpdate();
+    }
+    const gap = this.#bucketGap(now, busy);
+    this.#roundGap = gap;
     const nextCasual = this.#lastCasual + this.#nextCasualGap;
     const nextTask = this.#tx.nextDue();
-    const next = Math.max(now + this.#cfg.txMinInterval, Math.min(nextCasual, nextTask));
+    const next = Math.max(now + gap, Math.min(nextCasual, nextTask));
     this.#armRound(next - now);
+  }
+
+  /**
+   * The transmit bucket (4.12 txBucketSize, txBucketDrain): one coin per round that sent
+   * something, drained at one coin per `drain` ms. While it holds txBucketSize coins or more,
+   * rounds come txAvgInterval apart instead of txMinInterval; both ±5 %.
+   */
+  #bucketGap(now: number, busy: boolean): number {
+    const { txMinInterval, txAvgInterval, txBucketSize, txBucketDrain } = this.#cfg;
+    const realMin = Math.min(txMinInterval, txAvgInterval);
+    const drain = realMin + ((txAvgInterval - realMin) * (100 - txBucketDrain)) / 100;
+    const elapsed = Math.min(now - this.#bucketAt, txAvgInterval);
+    this.#bucket = Math.max(0, this.#bucket - elapsed / drain) + (busy ? 1 : 0);
+    this.#bucketAt = now;
+    const gap = this.#bucket < txBucketSize ? realMin : txAvgInterval;
+    return gap * (0.95 + 0.1 * this.#c.random.float());
   }
 
   /** The casual frames of a round (4.1 step 2). */
@@ -2320,6 +2420,8 @@ class BmxEngine implements Engine {
     const T = this.#cfg.linkTimeout;
     for (const l of [...this.#links.values()]) if (now - l.lastHello >= T) this.#purgeLink(l);
     for (const k of [...this.#keys.values()]) {
+      // the packet credit ends linkTimeout after the last packet, and takes nQualifying with it
+      if (k.qualifyingUntil > now && now - k.lastPacket > T) k.qualifyingUntil = 0;
       const nb = k.nb;
       if (nb) {
         for (const [i, ref] of nb.iidRefs) {
@@ -2421,6 +2523,7 @@ class BmxEngine implements Engine {
             lastDesc: this.#desc ? Math.floor((now - this.#desc.builtAt) / 1000) : '---',
             descSize: this.#desc ? descSizeText(this.#desc.bytes) : '---',
             uptime: Math.floor((now - this.#startedAt) / 1000),
+            txQ: `${Math.floor(this.#bucket)}/${this.#cfg.txBucketSize}`,
             nbs: [...this.#keys.values()].filter((k) => k.nb).length,
             rts: this.#routes.size,
             nodes: this.nodes().length + 1,

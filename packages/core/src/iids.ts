@@ -54,6 +54,8 @@ export interface IidRef {
   /** Hop count (received + 1). */
   hops: number;
   history: HopHistoryEntry[];
+  /** The verified chainOgm of `sqn` (shared with the node's other refs of the same sqn). */
+  chainOgm: Uint8Array | undefined;
   /** When `sqn` was first delivered by this neighbour. */
   sqnTime: number;
   /** Rule I "best since" sqn (4.10). */
@@ -67,6 +69,9 @@ export interface IidRef {
   reqWindowStart: number;
 }
 
+/** The empty hop history, shared (histories are replaced, never changed in place). */
+export const NO_HISTORY: HopHistoryEntry[] = Object.freeze([]) as unknown as HopHistoryEntry[];
+
 export function newIidRef(iid: number, now: number): IidRef {
   return {
     iid,
@@ -75,7 +80,8 @@ export function newIidRef(iid: number, now: number): IidRef {
     sqn: 0,
     fm16: 0,
     hops: 0,
-    history: [],
+    history: NO_HISTORY,
+    chainOgm: undefined,
     sqnTime: now,
     bestSince: undefined,
     refreshed: now,

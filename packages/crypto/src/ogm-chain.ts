@@ -247,6 +247,16 @@ export function findChainSqn(
   options: { fullRange?: boolean; deviation?: number } = {},
 ): number {
   if (!(chainOgm instanceof Uint8Array) || chainOgm.length !== SHA112_LEN) return 0;
+  // the common case first, without allocating: the sqn already verified (the same OGM again,
+  // from another neighbour)
+  let same = true;
+  for (let i = 0; i < SHA112_LEN; i++) {
+    if ((chainOgm[i]! ^ v.constant[i]!) !== v.linkMaxRcvd[i]) {
+      same = false;
+      break;
+    }
+  }
+  if (same && v.maxRcvd <= v.range) return v.maxRcvd;
   const maxDev = options.fullRange ? v.range : (options.deviation ?? DEFAULT_OGM_SQN_DEVIATION);
   const stepper = new Stepper(v.seed, v.nodeId, v.descSqn);
   const start = xor14(chainOgm, v.constant);

@@ -1,0 +1,173 @@
+/**
+ * The core engine's admission credits, transmit bucket and packet handling as the reference does
+ * them (issue 5): the qualifying credit is granted once, the bucket slows rounds, and the frames
+ * of a packet before a bad one are still processed.
+ */
+import { fromHex } from '@bmx7/codec';
+import { createEngine, type Engine, type EngineInit } from '@bmx7/core';
+import { describe, expect, it } from 'vitest';
+import { testRsaKey } from './keys.js';
+import { createSimulation, type EngineFactory, type SimInstance, type Simulation } from './simulation.js';
+
+interface BmxInstance extends SimInstance {
+  engine: Engine;
+  /** Virtual send times of every packet. */
+  sentAt: number[];
+  /** While true the node sends nothing. */
+  mute: { on: boolean };
+}
+
+function bmxFactory(
+  init: (name: string) => Partial<Omit<EngineInit, 'nodeKey'>> = () => ({}),
+): EngineFactory<BmxInstance> {
+  return (name, components) => {
+    const sentAt: number[] = [];
+    const mute = { on: false };
+    const datagrams = {
+      send: (ifname: string, payload: Uint8Array) => {
+        if (mute.on) return;
+        sentAt.push(components.clock.now());
+        components.datagrams.send(ifname, payload);
+      },
+    };
+    const engine = createEngine({
+      nodeKey: testRsaKey(`node:${name}`),
+      linkRsaKeyMaterial: testRsaKey(`link:${name}`),
+      hostname: name,
+      ...init(name),
+    })({ ...components, datagrams });
+    return { engine, primaryAddress: engine.primaryIp, sentAt, mute };
+  };
+}
+
+function keyRow(s: Simulation<BmxInstance>, of: string, about: string) {
+  const id = s.node(about).instance.engine.nodeId;
+  return s
+    .node(of)
+    .instance.engine.show('keys')
+    .find((r) => r.nodeId === id);
+}
+
+describe('qualifying credit (4.11)', () => {
+  it('a new neighbour qualifies once for 30 s, then stays a neighbour as an alien (nQ → nA)', () => {
+    const s = createSimulation({ seed: 'credits', engineFactory: bmxFactory() });
+    s.line(2);
+    s.start();
+    s.waitConverged({ timeoutMs: 30_000 });
+    const t0 = s.clock.now();
+    expect(keyRow(s, 'n0', 'n1')?.as).toBe('nQ');
+    // packets keep coming, but the credit is not renewed: it ends 30 s after the first packet
+    s.run(Math.max(0, 32_000 - t0));
+    expect(keyRow(s, 'n0', 'n1')?.as).toBe('nA');
+    expect(keyRow(s, 'n1', 'n0')?.as).toBe('nA');
+    // without the credit the neighbour stays one on its verified packets and link quality
+    s.run(30_000);
+    expect(keyRow(s, 'n0', 'n1')).toMatchObject({ state: 'neighbor', as: 'nA' });
+    expect(s.routeTo('n0', 'n1')).toBeDefined();
+    expect(s.routeTo('n1', 'n0')).toBeDefined();
+  });
+
+  it('a friend (support level 2) is shown as nF once its credit has ended', () => {
+    const ids = new Map<string, string>();
+    const s = createSimulation({
+      seed: 'credits-friend',
+      engineFactory: bmxFactory((name) =>
+        name === 'n0'
+          ? {
+              trustedNodes: ['n0', 'n1'].map((n) => ({ id: ids.get(n)!, trust: 2, support: 2 })),
+            }
+          : {},
+      ),
+    });
+    // node ids come from the test keys, known before the simulation starts; a community's
+    // trustedNodes directory holds every member's key, the node's own included
+    for (const n of ['n0', 'n1']) ids.set(n, createEngineId(n));
+    s.line(2);
+    s.start();
+    s.waitConverged({ timeoutMs: 30_000 });
+    s.run(Math.max(0, 32_000 - s.clock.now()));
+    expect(keyRow(s, 'n0', 'n1')?.as).toBe('nF');
+    expect(keyRow(s, 'n1', 'n0')?.as).toBe('nA');
+  });
+});
+
+/** A node's id from its test key (a throwaway engine, never started). */
+function createEngineId(name: string): string {
+  const e = createEngine({ nodeKey: testRsaKey(`node:${name}`), hostname: name })({
+    clock: { now: () => 0, schedule: () => () => {} },
+    random: { bytes: (n) => new Uint8Array(n), float: () => 0 },
+    datagrams: { send: () => {} },
+    routes: { set: () => {}, remove: () => {} },
+    storage: { loadDescSqn: () => undefined, saveDescSqn: () => {} },
+    logger: { log: () => {} },
+  });
+  return e.nodeId;
+}
+
+describe('transmit bucket (txBucketSize, txBucketDrain)', () => {
+  /** Gaps between the node's send rounds (packets of one round share a time). */
+  function roundGaps(times: number[]): number[] {
+    const rounds = [...new Set(times)];
+    return rounds.slice(1).map((t, i) => t - rounds[i]!);
+  }
+
+  it('rounds come txMinInterval apart while the bucket has room, txAvgInterval apart when it is full', () => {
+    const s = createSimulation({
+      seed: 'bucket',
+      engineFactory: bmxFactory((name) => (name === 'n1' ? { txBucketSize: 1, txBucketDrain: 0 } : {})),
+    });
+    s.line(3);
+    s.start();
+    s.waitConverged({ timeoutMs: 60_000 });
+    const free = roundGaps(s.node('n0').instance.sentAt);
+    const full = roundGaps(s.node('n1').instance.sentAt);
+    // convergence keeps a free node busy at the fast cadence (100 ms ± 5 %)
+    expect(Math.min(...free)).toBeLessThan(200);
+    expect(Math.min(...free)).toBeGreaterThanOrEqual(95);
+    // one coin per busy round, drained at one per 800 ms: every round waits 800 ms ± 5 %
+    expect(full.length).toBeGreaterThan(5);
+    expect(Math.min(...full)).toBeGreaterThanOrEqual(760);
+    expect(s.node('n1').instance.engine.show('status')[0]?.txQ).toMatch(/^[01]\/1$/);
+    expect(s.node('n0').instance.engine.show('status')[0]?.txQ).toMatch(/^\d+\/50$/);
+  });
+});
+
+describe('a packet with a bad frame (4.2)', () => {
+  it('processes the frames before it and drops the rest', () => {
+    const s = createSimulation({ seed: 'partial', engineFactory: bmxFactory() });
+    s.line(3);
+    s.start();
+    s.waitConverged({ timeoutMs: 60_000 });
+    s.run(5_000);
+    // n2 makes a new description that nobody has seen yet
+    const n2 = s.node('n2').instance;
+    n2.mute.on = true;
+    n2.engine.descUpdate();
+    s.run(1_000);
+    const desc = n2.engine.ownDescription()!;
+    const newSqn = n2.engine.show('status')[0]!.descSqn as number;
+    const victim = s.node('n0').instance.engine;
+    expect(victim.nodes().find((n) => n.id === n2.engine.nodeId)!.descSqn).toBeLessThan(newSqn);
+    // a packet from n1's address: DESC_ADV with that description, then a frame with a bad length
+    s.network.addNode('x');
+    s.network.addIface('x', 'wlan0');
+    s.network.connect([
+      { node: 'x', iface: 'wlan0' },
+      { node: 'n0', iface: 'wlan0' },
+    ]);
+    const p = new Uint8Array(30 + 2 + desc.length + 4);
+    p[0] = 21;
+    p.set(fromHex(n2.engine.nodeId), 2);
+    const word = (2 << 11) | (2 + desc.length);
+    p[30] = word >> 8;
+    p[31] = word & 0xff;
+    p.set(desc, 32);
+    p.set([0x60, 0x7f, 0, 0], 32 + desc.length); // frame type 12, length 127: past the end
+    const dropped = victim.counters().rxDropped;
+    s.network.send('x', 'wlan0', p);
+    s.run(1_000);
+    expect(victim.counters().rxDropped).toBe(dropped + 1);
+    expect(victim.nodes().find((n) => n.id === n2.engine.nodeId)!.descSqn).toBe(newSqn);
+    n2.mute.on = false;
+  });
+});
