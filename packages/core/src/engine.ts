@@ -311,6 +311,8 @@ class BmxEngine implements Engine {
   /** HNA6 prefixes of applied descriptions → owner (hex), and the prefix lengths in use. */
   readonly #hnaIndex = new Map<string, string>();
   readonly #hnaLens = new Map<number, number>();
+  /** node hex → (friend hex → level): the SUPPORTS entries of friends with support level 3 (4.11 row R). */
+  readonly #recommended = new Map<string, Map<string, number>>();
   readonly #content = new Map<string, StoredContent>();
   readonly #wanted = new Map<string, Set<string>>();
   readonly #heardDesc = new Map<string, { bytes: Uint8Array; from: KeyRec; ifc: Iface }>();
@@ -974,7 +976,7 @@ class BmxEngine implements Engine {
 
   /** Drops a key to Listed with all its state ("rebooted", metric attack, timeouts). */
   #demoteToListed(k: KeyRec): void {
-    this.#indexHna(k, k.current?.facts, undefined);
+    this.#indexFacts(k, k.current?.facts, undefined);
     this.#dropNeighbor(k);
     this.#dropOrig(k);
     this.#releaseDesc(k.pending);
@@ -1486,6 +1488,30 @@ class BmxEngine implements Engine {
     return false;
   }
 
+  #indexFacts(k: KeyRec, old: DescriptionFacts | undefined, next: DescriptionFacts | undefined): void {
+    this.#indexHna(k, old, next);
+    this.#indexSupports(k, old, next);
+  }
+
+  /**
+   * SUPPORTS count only from a friend I support at level 3: each node it lists (at any level) is
+   * recommended (row R of the key states); the reference does nothing else with them (4.11).
+   */
+  #indexSupports(k: KeyRec, old: DescriptionFacts | undefined, next: DescriptionFacts | undefined): void {
+    for (const id of old?.supports?.keys() ?? []) {
+      const by = this.#recommended.get(id);
+      by?.delete(k.hex);
+      if (by && !by.size) this.#recommended.delete(id);
+    }
+    if (this.#supportLevel(k.hex) < 3) return;
+    for (const [id, level] of next?.supports ?? []) {
+      if (id === k.hex) continue;
+      let by = this.#recommended.get(id);
+      if (!by) this.#recommended.set(id, (by = new Map()));
+      by.set(k.hex, level);
+    }
+  }
+
   /** Keeps the HNA index (prefix → owner) in step with the applied descriptions. */
   #indexHna(k: KeyRec, old: DescriptionFacts | undefined, next: DescriptionFacts | undefined): void {
     for (const e of old?.hna ?? []) {
@@ -1508,7 +1534,7 @@ class BmxEngine implements Engine {
   #applyDesc(k: KeyRec): void {
     const d = k.pending!;
     const old = k.current;
-    this.#indexHna(k, old?.facts, d.facts);
+    this.#indexFacts(k, old?.facts, d.facts);
     this.#releaseDesc(old);
     k.current = d;
     k.pending = undefined;
@@ -2044,7 +2070,7 @@ class BmxEngine implements Engine {
     k.orig = undefined;
     // forget the applied description too: referenced again with the same descSqn, it is fetched
     // and applied anew, which creates the originator again (otherwise #evaluate never routes it)
-    this.#indexHna(k, k.current?.facts, undefined);
+    this.#indexFacts(k, k.current?.facts, undefined);
     this.#releaseDesc(k.current);
     k.current = undefined;
     if (k.state >= KS.PROMOTED) k.state = KS.CERTIFIED;
@@ -2499,8 +2525,24 @@ class BmxEngine implements Engine {
 
   /** The reference's `as` acronym: key column (l t c p n) and row (Q qualifying, F friend, A alien), 4.11. */
   #assessedState(k: KeyRec, now: number): string {
-    const row = now < k.qualifyingUntil ? 'Q' : (this.#trusted.get(k.hex) ?? 0) >= 2 ? 'F' : 'A';
+    const row =
+      now < k.qualifyingUntil || k.hex === this.#hex
+        ? 'Q'
+        : this.#supportLevel(k.hex) >= 2
+          ? 'F'
+          : this.#recommended.has(k.hex)
+            ? 'R'
+            : 'A';
     return `${STATE_LETTERS[k.state]}${row}`;
+  }
+
+  /** The S column: 'A' without trust configuration, my support level when ≥ 2, 1 when a level-3 friend supports it at ≥ 2. */
+  #supportText(h: string): string {
+    if (!this.#cfg.trustedNodes) return 'A';
+    const own = this.#supportLevel(h);
+    if (own >= 2) return String(own);
+    for (const level of this.#recommended.get(h)?.values() ?? []) if (level >= 2) return '1';
+    return '0';
   }
 
   #supportLevel(h: string): number {
@@ -2560,7 +2602,7 @@ class BmxEngine implements Engine {
               nodeId: k.hex.toUpperCase(),
               name: n.name,
               as: this.#assessedState(k, now),
-              S: this.#cfg.trustedNodes ? String(this.#supportLevel(k.hex)) : 'A',
+              S: this.#supportText(k.hex),
               s: levelText(d?.facts?.supports, this.nodeId),
               T: this.#cfg.trustedNodes ? String(this.#trusted.get(k.hex) ?? 0) : 'A',
               t: levelText(d?.facts?.trusts, this.nodeId),

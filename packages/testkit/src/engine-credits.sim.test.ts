@@ -91,6 +91,36 @@ describe('qualifying credit (4.11)', () => {
   });
 });
 
+describe('SUPPORTS (4.11 row R)', () => {
+  it("a friend supported at level 3 recommends the nodes in its SUPPORTS; others' SUPPORTS count for nothing", () => {
+    const ids = new Map<string, string>();
+    for (const n of ['n0', 'n1', 'n2']) ids.set(n, createEngineId(n));
+    const entry = (n: string, trust: number, support: number) => ({ id: ids.get(n)!, trust, support });
+    const s = createSimulation({
+      seed: 'supports',
+      engineFactory: bmxFactory((name) => {
+        if (name === 'n0') return { trustedNodes: [entry('n0', 2, 2), entry('n1', 2, 3), entry('n2', 1, 0)] };
+        if (name === 'n1') return { trustedNodes: [entry('n0', 2, 2), entry('n1', 2, 2), entry('n2', 2, 2)] };
+        return { trustedNodes: [entry('n0', 2, 0), entry('n1', 2, 2), entry('n2', 2, 2)] };
+      }),
+    });
+    s.line(3);
+    s.start();
+    s.waitConverged({ timeoutMs: 60_000 });
+    s.run(Math.max(0, 35_000 - s.clock.now()));
+    const originator = (of: string, about: string) =>
+      s
+        .node(of)
+        .instance.engine.show('originators')
+        .find((r) => r.nodeId === ids.get(about)!.toUpperCase());
+    // n1 (support 3 at n0) lists n2 at level 2: n2 is recommended, and supported "1" via n1
+    expect(originator('n0', 'n2')).toMatchObject({ as: 'pR', S: '1' });
+    expect(originator('n0', 'n1')).toMatchObject({ as: 'nF', S: '3' });
+    // n2 supports n1 at level 2 only: n1's SUPPORTS are nothing to n2
+    expect(originator('n2', 'n0')).toMatchObject({ as: 'pA', S: '0' });
+  });
+});
+
 /** A node's id from its test key (a throwaway engine, never started). */
 function createEngineId(name: string): string {
   const e = createEngine({ nodeKey: testRsaKey(`node:${name}`), hostname: name })({
