@@ -93,6 +93,7 @@ import {
   aggregationContent,
   aggWindow,
   flushNewest,
+  hasPendingOgms,
   missingAggregations,
   newAggRxWindow,
   newAggTx,
@@ -148,6 +149,18 @@ function descSizeText(bytes: Uint8Array, decoded?: { version: { virtLength: numb
 /** A trust or support level as the reference prints it: 'A' when nothing restricts it, else the digit. */
 function levelText(levels: ReadonlyMap<string, number> | undefined, id: string): string {
   return levels ? String(levels.get(id) ?? 0) : 'A';
+}
+
+/**
+ * The reference's doNowOrLater: fires when `timer.next` is due (or more than one interval ahead),
+ * or when forced. The next time keeps the phase (next + interval) when it fired within one interval
+ * of being due, and restarts from now (now + interval) otherwise.
+ */
+function doNowOrLater(timer: { next: number }, now: number, interval: number, force: boolean): boolean {
+  const due = now >= timer.next || timer.next > now + interval;
+  if (!due && !force) return false;
+  timer.next = timer.next <= now && now < timer.next + interval ? timer.next + interval : now + interval;
+  return true;
 }
 
 const NQUALIFYING_MS = 30_000; // 4.11
@@ -353,6 +366,9 @@ class BmxEngine implements Engine {
   #ogmSqn = 0;
   #lastOwnOgm = -Infinity;
   #ownOgmNow = false;
+  /** Own OGM timers (4.9): the latest time alone, and the ride-along with others' OGMs. */
+  readonly #ogmGuarantee = { next: 0 };
+  readonly #ogmHitchhike = { next: 0 };
   #burstSqn = 0;
   /** Transmit bucket: coins and when it was last updated. */
   #bucket = 0;
@@ -2336,9 +2352,18 @@ class BmxEngine implements Engine {
         }),
       });
     }
-    // own OGM (4.9): after ogmInterval·factor, or at once after a new description
-    const ownGap = (this.#cfg.ogmInterval * this.#cfg.ogmIntervalFactor) / 100;
-    if (this.#ownOgmNow || now - this.#lastOwnOgm >= ownGap) this.#ownOgm();
+    // own OGM (4.9): it rides along with others' OGMs once ogmInterval has passed on a timer that
+    // keeps its phase, and goes out alone at the latest ogmInterval·factor after the last one
+    // (restarted from now), or at once as the first OGM of a new description
+    const guarantee = (this.#cfg.ogmInterval * this.#cfg.ogmIntervalFactor) / 100;
+    const alone = !this.#descPending && doNowOrLater(this.#ogmGuarantee, now, guarantee, this.#ownOgmNow);
+    if (
+      (alone || hasPendingOgms(this.#agg)) &&
+      doNowOrLater(this.#ogmHitchhike, now, this.#cfg.ogmInterval, alone)
+    ) {
+      doNowOrLater(this.#ogmGuarantee, now, guarantee, true);
+      this.#ownOgm();
+    }
     this.#flushAggregation();
     // OGM_REQ for missing aggregations of every lq-ok neighbour (4.9)
     for (const k of this.#nbs) {

@@ -164,6 +164,11 @@ export function aggWindow<T extends OgmEntry>(a: AggTx<T>): number {
   return 1;
 }
 
+/** Whether the newest aggregation holds OGMs not sent yet. */
+export function hasPendingOgms<T extends OgmEntry>(a: AggTx<T>): boolean {
+  return !a.newestFlushed && (a.aggs.get(a.newest)?.size ?? 0) > 0;
+}
+
 /** The newest aggregation's sqn and OGMs if it holds any; marks it flushed. */
 export function flushNewest<T extends OgmEntry>(a: AggTx<T>): { sqn: number; ogms: T[] } | undefined {
   if (a.newestFlushed) return undefined;

@@ -1,7 +1,8 @@
 /**
- * The core engine's admission credits, transmit bucket and packet handling as the reference does
- * them (issue 5): the qualifying credit is granted once, the bucket slows rounds, and the frames
- * of a packet before a bad one are still processed.
+ * The core engine's admission credits, pacing and packet handling as the reference does them
+ * (issue 5): the qualifying credit is granted once, SUPPORTS of level-3 friends recommend nodes,
+ * the transmit bucket slows rounds, own OGMs keep their timers, and the frames of a packet before
+ * a bad one are still processed.
  */
 import { fromHex } from '@bmx7/codec';
 import { createEngine, type Engine, type EngineInit } from '@bmx7/core';
@@ -159,6 +160,37 @@ describe('transmit bucket (txBucketSize, txBucketDrain)', () => {
     expect(Math.min(...full)).toBeGreaterThanOrEqual(760);
     expect(s.node('n1').instance.engine.show('status')[0]?.txQ).toMatch(/^[01]\/1$/);
     expect(s.node('n0').instance.engine.show('status')[0]?.txQ).toMatch(/^\d+\/50$/);
+  });
+});
+
+describe('own OGM timer (4.9)', () => {
+  it('own OGMs ride along on a phase-keeping ogmInterval timer and never wait longer than the guarantee', () => {
+    const s = createSimulation({ seed: 'own-ogm', engineFactory: bmxFactory() });
+    s.line(3);
+    s.start();
+    s.waitConverged({ timeoutMs: 60_000 });
+    const sqnOf = (n: string) => s.node(n).instance.engine.show('status')[0]!.ogmSqn as number;
+    const times: number[] = [];
+    let last = sqnOf('n1');
+    const t0 = s.clock.now();
+    while (s.clock.now() - t0 < 120_000) {
+      s.run(100);
+      const now = sqnOf('n1');
+      if (now !== last) {
+        expect(now).toBe(last + 1);
+        times.push(s.clock.now());
+        last = now;
+      }
+    }
+    const gaps = times.slice(1).map((t, i) => t - times[i]!);
+    // alone, an own OGM waits at most ogmInterval·factor (6.6 s) plus one casual pass (≤ 0.84 s);
+    // the times are polled every 100 ms
+    expect(Math.max(...gaps)).toBeLessThanOrEqual(7_550);
+    // riding along, the 6 s timer keeps its phase: one OGM per 6 s on average, so at most 21 in
+    // 120 s (a late ride-along may be followed by one a single pass later, as in the reference)
+    expect(times.length).toBeGreaterThanOrEqual(16);
+    expect(times.length).toBeLessThanOrEqual(21);
+    expect(Math.min(...gaps)).toBeGreaterThanOrEqual(700);
   });
 });
 
