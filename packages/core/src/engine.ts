@@ -278,6 +278,8 @@ export interface EngineCounters {
   txPackets: number;
   txBytes: number;
   descRejected: number;
+  /** IID_ADV messages whose chainOgm is not on the announced description's chain. */
+  iidAdvUnproven: number;
 }
 
 /** Everything an engine offers beyond the host interface. */
@@ -397,6 +399,7 @@ class BmxEngine implements Engine {
     txPackets: 0,
     txBytes: 0,
     descRejected: 0,
+    iidAdvUnproven: 0,
   };
 
   constructor(init: EngineInit, c: EngineComponents) {
@@ -1621,6 +1624,7 @@ class BmxEngine implements Engine {
         if (ref.descSqn < d.parsed.descSqn) {
           ref.sqn = 0;
           ref.fm16 = 0;
+          ref.chainOgm = undefined;
         }
         const p = ref.pending;
         if (p) {
@@ -1663,7 +1667,15 @@ class BmxEngine implements Engine {
       ref.bestSince = undefined;
       if (h !== this.#hex) this.#keys.get(node)!.iidRefCount++;
     } else if (a.descSqn < ref.descSqn) return;
-    ref.descSqn = Math.max(ref.descSqn, a.descSqn);
+    else if (a.descSqn > ref.descSqn) {
+      // a new description of the same node: what the ref knew of the old chain no longer holds
+      ref.descSqn = a.descSqn;
+      ref.sqn = 0;
+      ref.fm16 = 0;
+      ref.history = NO_HISTORY;
+      ref.chainOgm = undefined;
+      ref.bestSince = undefined;
+    }
     if (h === this.#hex) return;
     const k = this.#getKey(a.nodeId, true)!;
     k.lastRef = now;
@@ -1682,9 +1694,9 @@ class BmxEngine implements Engine {
     if (cur.parsed.descSqn !== a.descSqn || !cur.verifier) return;
     // learn the current sqn with no path (4.9 IID_ADV)
     // the anchor itself (sqn 0) proves nothing and would cost a search over the whole range
-    const s = isAnchor(cur.verifier, a.chainOgm)
-      ? 0
-      : findChainSqn(cur.verifier, a.chainOgm, { fullRange: true });
+    const anchor = isAnchor(cur.verifier, a.chainOgm);
+    const s = anchor ? 0 : findChainSqn(cur.verifier, a.chainOgm, { fullRange: true });
+    if (!anchor && s === 0) this.#cnt.iidAdvUnproven++;
     if (s > ref.sqn) {
       ref.sqn = s;
       ref.fm16 = FM16_NOT_ROUTABLE;
@@ -1770,6 +1782,7 @@ class BmxEngine implements Engine {
       ref.descSqn = d.parsed.descSqn;
       ref.sqn = 0;
       ref.fm16 = 0;
+      ref.chainOgm = undefined;
     }
     if (s < ref.sqn) return;
     if (s > ref.sqn) {
