@@ -26,6 +26,8 @@ for (const n of chosen) {
   const r = spawnSync(
     process.execPath,
     [
+      // benchmarks that report heap per node collect garbage before they measure
+      '--expose-gc',
       '--import',
       'tsx',
       '--conditions=@bmx7/source',
