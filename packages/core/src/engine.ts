@@ -366,7 +366,6 @@ class BmxEngine implements Engine {
   #chain: OgmChain | undefined;
   #chainConst: Uint8Array | undefined;
   #ogmSqn = 0;
-  #lastOwnOgm = -Infinity;
   #ownOgmNow = false;
   /** Own OGM timers (4.9): the latest time alone, and the ride-along with others' OGMs. */
   readonly #ogmGuarantee = { next: 0 };
@@ -1526,7 +1525,10 @@ class BmxEngine implements Engine {
     for (const [id, level] of next?.supports ?? []) {
       if (id === k.hex) continue;
       let by = this.#recommended.get(id);
-      if (!by) this.#recommended.set(id, (by = new Map()));
+      if (!by) {
+        by = new Map();
+        this.#recommended.set(id, by);
+      }
       by.set(k.hex, level);
     }
   }
@@ -2242,7 +2244,6 @@ class BmxEngine implements Engine {
       return;
     }
     this.#ogmSqn++;
-    this.#lastOwnOgm = this.#now();
     this.#ownOgmNow = false;
     const ogm: Ogm = {
       chainOgm: chainOgmFor(this.#chain, this.#chainConst, this.#ogmSqn),
@@ -2276,7 +2277,6 @@ class BmxEngine implements Engine {
     if (this.#descPending && this.#ifs.size) this.#buildDescription();
     if (now - this.#lastCasual >= this.#nextCasualGap) this.#casual(now);
     const due = this.#tx.takeDue(now);
-    let sent = false;
     for (const [ifname, items] of due) {
       const ifc = this.#ifs.get(ifname);
       if (!ifc) continue;
@@ -2293,7 +2293,6 @@ class BmxEngine implements Engine {
         if (!this.#cfg.listenOnly) this.#c.datagrams.send(ifname, pkt);
         this.#cnt.txPackets++;
         this.#cnt.txBytes += pkt.length;
-        sent = true;
       }
     }
     const busy = due.size > 0;
