@@ -69,6 +69,7 @@ import {
   NO_HISTORY,
   newIidRef,
 } from './iids.js';
+import { bucketRound, doNowOrLater, newTxBucket } from './pacing.js';
 import {
   type HelloWindow,
   isLateHello,
@@ -149,18 +150,6 @@ function descSizeText(bytes: Uint8Array, decoded?: { version: { virtLength: numb
 /** A trust or support level as the reference prints it: 'A' when nothing restricts it, else the digit. */
 function levelText(levels: ReadonlyMap<string, number> | undefined, id: string): string {
   return levels ? String(levels.get(id) ?? 0) : 'A';
-}
-
-/**
- * The reference's doNowOrLater: fires when `timer.next` is due (or more than one interval ahead),
- * or when forced. The next time keeps the phase (next + interval) when it fired within one interval
- * of being due, and restarts from now (now + interval) otherwise.
- */
-function doNowOrLater(timer: { next: number }, now: number, interval: number, force: boolean): boolean {
-  const due = now >= timer.next || timer.next > now + interval;
-  if (!due && !force) return false;
-  timer.next = timer.next <= now && now < timer.next + interval ? timer.next + interval : now + interval;
-  return true;
 }
 
 const NQUALIFYING_MS = 30_000; // 4.11
@@ -372,8 +361,7 @@ class BmxEngine implements Engine {
   readonly #ogmHitchhike = { next: 0 };
   #burstSqn = 0;
   /** Transmit bucket: coins and when it was last updated. */
-  #bucket = 0;
-  #bucketAt = 0;
+  readonly #bucket = newTxBucket();
   /** Minimum gap after the last round (from the bucket). */
   #roundGap = 0;
   #running = false;
@@ -2310,20 +2298,9 @@ class BmxEngine implements Engine {
     this.#armRound(next - now);
   }
 
-  /**
-   * The transmit bucket (4.12 txBucketSize, txBucketDrain): one coin per round that sent
-   * something, drained at one coin per `drain` ms. While it holds txBucketSize coins or more,
-   * rounds come txAvgInterval apart instead of txMinInterval; both ±5 %.
-   */
+  /** The gap before the next round: the transmit bucket's (4.12), ±5 %. */
   #bucketGap(now: number, busy: boolean): number {
-    const { txMinInterval, txAvgInterval, txBucketSize, txBucketDrain } = this.#cfg;
-    const realMin = Math.min(txMinInterval, txAvgInterval);
-    const drain = realMin + ((txAvgInterval - realMin) * (100 - txBucketDrain)) / 100;
-    const elapsed = Math.min(now - this.#bucketAt, txAvgInterval);
-    this.#bucket = Math.max(0, this.#bucket - elapsed / drain) + (busy ? 1 : 0);
-    this.#bucketAt = now;
-    const gap = this.#bucket < txBucketSize ? realMin : txAvgInterval;
-    return gap * (0.95 + 0.1 * this.#c.random.float());
+    return bucketRound(this.#bucket, this.#cfg, now, busy) * (0.95 + 0.1 * this.#c.random.float());
   }
 
   /** The casual frames of a round (4.1 step 2). */
@@ -2602,7 +2579,7 @@ class BmxEngine implements Engine {
             lastDesc: this.#desc ? Math.floor((now - this.#desc.builtAt) / 1000) : '---',
             descSize: this.#desc ? descSizeText(this.#desc.bytes) : '---',
             uptime: Math.floor((now - this.#startedAt) / 1000),
-            txQ: `${Math.floor(this.#bucket)}/${this.#cfg.txBucketSize}`,
+            txQ: `${Math.floor(this.#bucket.coins)}/${this.#cfg.txBucketSize}`,
             nbs: [...this.#keys.values()].filter((k) => k.nb).length,
             rts: this.#routes.size,
             nodes: this.nodes().length + 1,
