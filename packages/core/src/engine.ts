@@ -69,7 +69,6 @@ import {
   NO_HISTORY,
   newIidRef,
 } from './iids.js';
-import { bucketRound, doNowOrLater, newTxBucket } from './pacing.js';
 import {
   type HelloWindow,
   isLateHello,
@@ -102,6 +101,7 @@ import {
   removeOgm,
   scheduleOgm,
 } from './ogms.js';
+import { bucketRound, doNowOrLater, newTxBucket } from './pacing.js';
 import type { EngineEvent, EnginePlugin, NodeView, PluginHost, PluginParameter, ShowRows } from './plugin.js';
 import type { EngineComponents, EngineHandle, InterfaceInfo, Route } from './ports.js';
 import { RouteExport } from './routes.js';
