@@ -5,7 +5,7 @@
  * time, heap per node.
  *
  *   pnpm bench sim                 all sizes
- *   pnpm bench sim -- --sizes=100,250 --steady=60000
+ *   pnpm bench sim -- --sizes=100,250 --steady=60000 --progress
  *
  * 1000 nodes need a large heap: NODE_OPTIONS=--max-old-space-size=20000 pnpm bench sim.
  */
@@ -31,6 +31,7 @@ const sizes = arg ? arg.slice(8).split(',').map(Number) : [100, 250, 500, 1000];
 // radius for an average degree of about 8 in the unit square: π r² n ≈ 8
 const steadyArg = process.argv.find((a) => a.startsWith('--steady='));
 const steadyMs = steadyArg ? Number(steadyArg.slice(9)) : 60_000;
+const progress = process.argv.includes('--progress');
 const radiusFor = (n: number) => Math.sqrt(8 / (Math.PI * n));
 
 for (const n of sizes) {
@@ -49,6 +50,29 @@ for (const n of sizes) {
   sim.start();
   let convergedMs: number | null = null;
   try {
+    if (progress) {
+      // progress on stderr every 5 s of protocol time (polled each second, as waitConverged polls):
+      // the share of node pairs with a route
+      const t0 = sim.clock.now();
+      const pairs = n * (n - 1);
+      for (let step = 0; ; step++) {
+        let routed = 0;
+        for (const x of sim.nodes()) routed += sim.routesOf(x).length;
+        const done = routed >= pairs || sim.clock.now() - t0 >= 240_000;
+        if (step % 5 === 0 || done)
+          console.error(
+            JSON.stringify({
+              nodes: n,
+              virtualMs: Math.round(sim.clock.now() - t0),
+              wallMs: Math.round(performance.now() - wall0),
+              routedPairs: Number((routed / pairs).toFixed(4)),
+              heapMB: Math.round(memoryUsage().heapUsed / 1e6),
+            }),
+          );
+        if (done) break;
+        sim.run(1_000);
+      }
+    }
     convergedMs = sim.waitConverged({ timeoutMs: 240_000, pollMs: 1_000, consistent: false });
   } catch (e) {
     convergedMs = null;
