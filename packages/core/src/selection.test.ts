@@ -57,6 +57,16 @@ describe('selectPath (bmx7-wire 4.10 rules A–I)', () => {
     expect(r.retryInMs).toBe(1500);
   });
 
+  it('asks to retry after at least one whole millisecond when a fraction of one is missing', () => {
+    // found at 1000 nodes: 1e-12 ms left re-evaluated at the same virtual instant without end
+    for (const age of [2500 - 1e-9, 2500 - 0.4, 1000.25]) {
+      const r = selectPath(cur(10, M, 'l1'), cand(11, M / 2n, 'l2', { sqnAgeMs: age }), p);
+      expect(Number.isInteger(r.retryInMs)).toBe(true);
+      expect(r.retryInMs).toBeGreaterThanOrEqual(1);
+      expect(age + r.retryInMs!).toBeGreaterThanOrEqual(2500);
+    }
+  });
+
   it('sets best-since when the candidate beats the path and clears it otherwise', () => {
     expect(selectPath(cur(10, M, 'l1'), cand(10, M + 1n, 'l2'), p).bestSince).toBe(10);
     expect(

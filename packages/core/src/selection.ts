@@ -82,6 +82,8 @@ export function selectPath(cur: PathState, c: PathCandidate, p: SelectionParams)
   if (beats && sameLink && c.um > hyst(cur.um, p.oldPathMetricHysteresis)) return out('G');
   if (beats && !sameLink && c.um > hyst(cur.um, p.newPathMetricHysteresis)) return out('H');
   if (beats && bestSince !== undefined && s >= bestSince + p.pathSqnBestHysteresis) return out('I');
-  if (s > S && routable) return out(undefined, lateMs - c.sqnAgeMs);
+  // whole milliseconds, at least one: a fraction of a millisecond left (times are fractional) must
+  // not re-evaluate at the same instant over and over
+  if (s > S && routable) return out(undefined, Math.max(1, Math.ceil(lateMs - c.sqnAgeMs)));
   return out(undefined);
 }
