@@ -135,6 +135,27 @@ const KS = KEY_STATE;
 const STATE_NAMES = ['listed', 'tracked', 'certified', 'promoted', 'neighbor'] as const;
 /** First letter of a key's column in the reference's `as` acronym (bmx7-wire 5.3, e.g. nQ, pA). */
 const STATE_LETTERS = 'ltcpn';
+/** Rows of the key states (4.11): qualifying, friend, recommended, alien. */
+const ROW_LETTERS = 'QFRA';
+const CREDIT_SETS = ['Listed', 'Graded', 'Stranger', 'Alien'];
+const CREDIT_ROWS = ['qualifying', 'friend', 'recommended', 'alien'];
+const CREDIT_COLUMNS = ['Listed', 'Tracked', 'Certified', 'Promoted', 'Neighbor'];
+/**
+ * The reference's effective set limits and preferences (setCredits defaults after its inheritance
+ * rules), by row then column: a set [c][r] holds every key of column ≥ c and row ≥ r.
+ */
+const CREDIT_MAX = [
+  [10000, 1100, 1100, 1000, 100],
+  [10000, 1100, 1100, 1000, 50],
+  [10000, 1100, 1100, 1000, 50],
+  [10000, 1100, 1100, 1000, 25],
+];
+const CREDIT_PREF = [
+  [4000, 4001, 4002, 4003, 9999],
+  [3000, 3001, 3002, 3003, 7000],
+  [2000, 2001, 2002, 2003, 6000],
+  [0, 1001, 1002, 1003, 5000],
+];
 
 /** A description's size as the reference shows it: root bytes + referenced (virtual) bytes. */
 function descSizeText(bytes: Uint8Array, decoded?: { version: { virtLength: number } }): string {
@@ -2550,6 +2571,36 @@ class BmxEngine implements Engine {
     return `${STATE_LETTERS[k.state]}${row}`;
   }
 
+  /**
+   * The credits table (4.11) as the reference prints it: per row, for each column
+   * `acro=keys in the section/keys in the set/set limit` and the set's preference. The node itself
+   * counts as nQ. Limits are shown, not enforced (only the qualifying-credit limit is).
+   */
+  #creditRows(now: number): ShowRows {
+    const sec = CREDIT_MAX.map((r) => r.map(() => 0));
+    sec[0]![4]!++; // myself: nQ
+    for (const k of this.#keys.values()) {
+      const as = this.#assessedState(k, now);
+      const c = STATE_LETTERS.indexOf(as[0]!);
+      const r = ROW_LETTERS.indexOf(as[1]!);
+      if (c >= 0 && r >= 0) sec[r]![c]!++;
+    }
+    const inSet = (r: number, c: number) => {
+      let n = 0;
+      for (let rr = r; rr < 4; rr++) for (let cc = c; cc < 5; cc++) n += sec[rr]![cc]!;
+      return n;
+    };
+    return CREDIT_SETS.map((set, r) => {
+      const row: Record<string, string | number> = { set, row: CREDIT_ROWS[r]! };
+      CREDIT_COLUMNS.forEach((col, c) => {
+        const acro = `${STATE_LETTERS[c]}${ROW_LETTERS[r]}`;
+        row[col] = `${acro}=${sec[r]![c]}/${inSet(r, c)}/${CREDIT_MAX[r]![c]}`;
+        row[`${STATE_LETTERS[c]}Pref`] = CREDIT_PREF[r]![c]!;
+      });
+      return row;
+    });
+  }
+
   /** The S column: 'A' without trust configuration, my support level when ≥ 2, 1 when a level-3 friend supports it at ≥ 2. */
   #supportText(h: string): string {
     if (!this.#cfg.trustedNodes) return 'A';
@@ -2633,6 +2684,8 @@ class BmxEngine implements Engine {
               lastRef: Math.floor((now - k.lastRef) / 1000),
             };
           });
+      case 'credits':
+        return this.#creditRows(now);
       case 'keys':
         return [...this.#keys.values()].map((k) => ({
           shortId: shortId(k.id),

@@ -92,6 +92,39 @@ describe('qualifying credit (4.11)', () => {
   });
 });
 
+describe('credits table (4.11)', () => {
+  it("counts keys per section and set as the reference's show=credits does", () => {
+    const s = createSimulation({ seed: 'credits-table', engineFactory: bmxFactory() });
+    s.line(3);
+    s.start();
+    s.waitConverged({ timeoutMs: 30_000 });
+    s.run(Math.max(0, 35_000 - s.clock.now()));
+    const rows = s.node('n0').instance.engine.show('credits');
+    // n0 holds itself (nQ), its neighbour n1 (nA) and n2 two hops away (pA): the reference's
+    // capture of a 3-node line shows the same first two rows (fixtures/bmx7-ref/show-tables.txt)
+    expect(rows.map((r) => r.set)).toEqual(['Listed', 'Graded', 'Stranger', 'Alien']);
+    expect(rows[0]).toMatchObject({
+      row: 'qualifying',
+      Listed: 'lQ=0/3/10000',
+      lPref: 4000,
+      Neighbor: 'nQ=1/2/100',
+      nPref: 9999,
+    });
+    expect(rows[1]).toMatchObject({
+      row: 'friend',
+      Listed: 'lF=0/2/10000',
+      Neighbor: 'nF=0/1/50',
+      nPref: 7000,
+    });
+    expect(rows[3]).toMatchObject({
+      row: 'alien',
+      Promoted: 'pA=1/2/1000',
+      Neighbor: 'nA=1/1/25',
+      nPref: 5000,
+    });
+  });
+});
+
 describe('SUPPORTS (4.11 row R)', () => {
   it("a friend supported at level 3 recommends the nodes in its SUPPORTS; others' SUPPORTS count for nothing", () => {
     const ids = new Map<string, string>();
