@@ -68,6 +68,7 @@ import {
   mayRequest,
   NO_HISTORY,
   newIidRef,
+  restartRef,
 } from './iids.js';
 import {
   type HelloWindow,
@@ -1632,11 +1633,7 @@ class BmxEngine implements Engine {
       const iid = nb.byNode.get(k.hex);
       const ref = iid === undefined ? undefined : nb.iidRefs.get(iid);
       if (ref) {
-        if (ref.descSqn < d.parsed.descSqn) {
-          ref.sqn = 0;
-          ref.fm16 = 0;
-          ref.chainOgm = undefined;
-        }
+        if (ref.descSqn < d.parsed.descSqn) restartRef(ref, d.parsed.descSqn);
         const p = ref.pending;
         if (p) {
           ref.pending = undefined;
@@ -1672,21 +1669,10 @@ class BmxEngine implements Engine {
       const node = h === this.#hex ? this.#hex : this.#getKey(a.nodeId, true)!.hex;
       ref.node = node;
       nb.byNode.set(node, a.iid);
-      ref.descSqn = a.descSqn;
-      ref.sqn = 0;
-      ref.fm16 = 0;
-      ref.bestSince = undefined;
+      restartRef(ref, a.descSqn);
       if (h !== this.#hex) this.#keys.get(node)!.iidRefCount++;
     } else if (a.descSqn < ref.descSqn) return;
-    else if (a.descSqn > ref.descSqn) {
-      // a new description of the same node: what the ref knew of the old chain no longer holds
-      ref.descSqn = a.descSqn;
-      ref.sqn = 0;
-      ref.fm16 = 0;
-      ref.history = NO_HISTORY;
-      ref.chainOgm = undefined;
-      ref.bestSince = undefined;
-    }
+    else if (a.descSqn > ref.descSqn) restartRef(ref, a.descSqn); // a new description of the same node
     if (h === this.#hex) return;
     const k = this.#getKey(a.nodeId, true)!;
     k.lastRef = now;
@@ -1789,12 +1775,7 @@ class BmxEngine implements Engine {
       this.#pendOgm(nb, ref, chainOgm, fm16, hops, history, mayAsk, now);
       return;
     }
-    if (ref.descSqn < d.parsed.descSqn) {
-      ref.descSqn = d.parsed.descSqn;
-      ref.sqn = 0;
-      ref.fm16 = 0;
-      ref.chainOgm = undefined;
-    }
+    if (ref.descSqn < d.parsed.descSqn) restartRef(ref, d.parsed.descSqn);
     if (s < ref.sqn) return;
     if (s > ref.sqn) {
       // one copy of a verified chainOgm per sqn, shared by the refs of every neighbour that sends it

@@ -92,6 +92,19 @@ export function newIidRef(iid: number, now: number): IidRef {
 }
 
 /**
+ * The ref starts over with a (new) description of its node: the sqn, metric, hop history, chain
+ * value and rule-I mark of the old chain no longer hold (4.9).
+ */
+export function restartRef(ref: IidRef, descSqn: number): void {
+  ref.descSqn = descSqn;
+  ref.sqn = 0;
+  ref.fm16 = 0;
+  ref.history = NO_HISTORY;
+  ref.chainOgm = undefined;
+  ref.bestSince = undefined;
+}
+
+/**
  * Per-IID request cap (4.12): at most `iterations` + 1 sends, then a pause until `interval` has
  * passed since the window started. Returns true when a request may be sent now.
  */

@@ -82,7 +82,7 @@ describe('qualifying credit (4.11)', () => {
     });
     // node ids come from the test keys, known before the simulation starts; a community's
     // trustedNodes directory holds every member's key, the node's own included
-    for (const n of ['n0', 'n1']) ids.set(n, createEngineId(n));
+    for (const n of ['n0', 'n1']) ids.set(n, testNodeId(n));
     s.line(2);
     s.start();
     s.waitConverged({ timeoutMs: 30_000 });
@@ -128,7 +128,7 @@ describe('credits table (4.11)', () => {
 describe('SUPPORTS (4.11 row R)', () => {
   it("a friend supported at level 3 recommends the nodes in its SUPPORTS; others' SUPPORTS count for nothing", () => {
     const ids = new Map<string, string>();
-    for (const n of ['n0', 'n1', 'n2']) ids.set(n, createEngineId(n));
+    for (const n of ['n0', 'n1', 'n2']) ids.set(n, testNodeId(n));
     const entry = (n: string, trust: number, support: number) => ({ id: ids.get(n)!, trust, support });
     const s = createSimulation({
       seed: 'supports',
@@ -155,17 +155,9 @@ describe('SUPPORTS (4.11 row R)', () => {
   });
 });
 
-/** A node's id from its test key (a throwaway engine, never started). */
-function createEngineId(name: string): string {
-  const e = createEngine({ nodeKey: testRsaKey(`node:${name}`), hostname: name })({
-    clock: { now: () => 0, schedule: () => () => {} },
-    random: { bytes: (n) => new Uint8Array(n), float: () => 0 },
-    datagrams: { send: () => {} },
-    routes: { set: () => {}, remove: () => {} },
-    storage: { loadDescSqn: () => undefined, saveDescSqn: () => {} },
-    logger: { log: () => {} },
-  });
-  return e.nodeId;
+/** A node's id (hex) from its test key, known before the simulation starts. */
+function testNodeId(name: string): string {
+  return Buffer.from(testRsaKey(`node:${name}`).id).toString('hex');
 }
 
 describe('transmit bucket (txBucketSize, txBucketDrain)', () => {
