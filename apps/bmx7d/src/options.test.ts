@@ -90,6 +90,16 @@ describe('bmx7d options', () => {
     expect(s.devs.map((x) => x.name)).toEqual(['eth1']);
   });
 
+  it('setCredits sets credit limits and preferences by section; none means the defaults', () => {
+    const s = settings(['setCredits=nA', '/maxNodes=40', 'setCredits=tQ', '/preference=4500']);
+    expect(s.engine.credits).toEqual({ nA: { maxNodes: 40 }, tQ: { preference: 4500 } });
+    expect(settings([]).engine.credits).toEqual({});
+    const e = optionError(() => settings(['setCredits=xQ', '/maxNodes=3']));
+    expect(e.option).toBe('setCredits');
+    expect(e.message).toMatch(/unknown section "xQ"/);
+    expect(optionError(() => settings(['setCredits=nA', '/maxNodes=0'])).option).toBe('setCredits');
+  });
+
   it('bad options name the option and the reason', () => {
     expect(optionError(() => settings(['ogmInterval=99'])).message).toMatch(
       /ogmInterval.*out of range 200\.\.60000/,

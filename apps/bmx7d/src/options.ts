@@ -26,7 +26,7 @@ import {
   parseConfig,
   TUN_OPTIONS,
 } from '@bmx7/control';
-import type { EngineInit, TrustedNode } from '@bmx7/core';
+import { creditMatrix, type EngineInit, type TrustedNode } from '@bmx7/core';
 
 export const DEFAULT_RUNTIME_DIR = '/run/bmx7d';
 export const DEFAULT_KEY_PATH = '/etc/bmx7d/rsa.der';
@@ -268,6 +268,23 @@ export function settingsOf(
     oldPathMetricHysteresis: num('oldPathMetricHysteresis'),
     pathSqnDiffMax: num('pathSqnDiffMax'),
   };
+  // always set, so that a reload without setCredits goes back to the defaults
+  const credits = state.get('setCredits');
+  const settings: Record<string, { maxNodes?: number; preference?: number }> = {};
+  engine.credits = settings;
+  if (credits?.kind === 'multi') {
+    for (const [acro, ch] of credits.instances) {
+      settings[acro] = {
+        ...(ch.maxNodes !== undefined ? { maxNodes: Number(ch.maxNodes) } : {}),
+        ...(ch.preference !== undefined ? { preference: Number(ch.preference) } : {}),
+      };
+    }
+    try {
+      creditMatrix(settings);
+    } catch (e) {
+      throw new OptionError('bad-value', (e as Error).message, { option: 'setCredits' });
+    }
+  }
   const hna = state.get('unicastHna');
   if (hna?.kind === 'multi') engine.unicastHna = [...hna.instances.keys()];
   if (engine.linkDhmKey !== 0 && engine.linkDhmKey !== 17 && engine.linkDhmKey !== 18)

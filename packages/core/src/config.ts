@@ -3,6 +3,7 @@
  * configurable; `createEngine(init)` merges `init` over these defaults.
  */
 import type { RsaPrivateKey } from '@bmx7/crypto';
+import { type CreditSettings, creditMatrix } from './credits.js';
 import { DEFAULT_METRIC_PARAMS, type MetricParams } from './metrics.js';
 
 /** Trust levels of `setTrustedNode` (4.11): 0 none … 3; ≥ 2 is "friend". */
@@ -29,6 +30,11 @@ export interface EngineInit {
   unicastHna?: string[];
   /** Trust configuration: when set (even empty), only listed nodes are supported (4.11). */
   trustedNodes?: TrustedNode[];
+  /**
+   * Credit set limits and preferences by section acronym (setCredits, 4.11), e.g.
+   * `{ nA: { maxNodes: 40 } }`; unset sets keep the reference's defaults.
+   */
+  credits?: CreditSettings;
   describeNodeInfos?: boolean;
   txMinInterval?: number;
   txAvgInterval?: number;
@@ -75,6 +81,7 @@ export interface EngineConfig {
   maxDhmNeighs: number;
   unicastHna: string[];
   trustedNodes: TrustedNode[] | undefined;
+  credits: CreditSettings;
   describeNodeInfos: boolean;
   txMinInterval: number;
   txAvgInterval: number;
@@ -147,6 +154,7 @@ export function resolveConfig(init: Omit<EngineInit, 'nodeKey'>): EngineConfig {
     maxDhmNeighs: pick('maxDhmNeighs') as number,
     unicastHna: init.unicastHna ?? [],
     trustedNodes: init.trustedNodes,
+    credits: checkedCredits(init.credits),
     describeNodeInfos: pick('describeNodeInfos') as boolean,
     txMinInterval: pick('txMinInterval') as number,
     txAvgInterval: pick('txAvgInterval') as number,
@@ -177,4 +185,10 @@ export function resolveConfig(init: Omit<EngineInit, 'nodeKey'>): EngineConfig {
     linkKeyLifetime: pick('linkKeyLifetime') as number,
     compatibility: pick('compatibility') as number,
   };
+}
+
+/** The setCredits overrides, checked (RangeError naming the section and value). */
+function checkedCredits(credits: CreditSettings | undefined): CreditSettings {
+  creditMatrix(credits);
+  return credits ?? {};
 }

@@ -48,6 +48,20 @@ import {
 } from '@bmx7/crypto';
 import { type EngineConfig, type EngineInit, resolveConfig } from './config.js';
 import {
+  COLUMN_LETTERS,
+  CREDIT_COLUMNS,
+  CREDIT_ROWS,
+  CREDIT_SETS,
+  type CreditMatrix,
+  creditMatrix,
+  emptySections,
+  hasRoom,
+  leastSection,
+  ROW_LETTERS,
+  type SectionCounts,
+  setCount,
+} from './credits.js';
+import {
   buildOwnDescription,
   type DescriptionFacts,
   descriptionFacts,
@@ -134,30 +148,6 @@ export const KEY_STATE = { LISTED: 0, TRACKED: 1, CERTIFIED: 2, PROMOTED: 3, NEI
 export type KeyState = (typeof KEY_STATE)[keyof typeof KEY_STATE];
 const KS = KEY_STATE;
 const STATE_NAMES = ['listed', 'tracked', 'certified', 'promoted', 'neighbor'] as const;
-/** First letter of a key's column in the reference's `as` acronym (bmx7-wire 5.3, e.g. nQ, pA). */
-const STATE_LETTERS = 'ltcpn';
-/** Rows of the key states (4.11): qualifying, friend, recommended, alien. */
-const ROW_LETTERS = 'QFRA';
-const CREDIT_SETS = ['Listed', 'Graded', 'Stranger', 'Alien'];
-const CREDIT_ROWS = ['qualifying', 'friend', 'recommended', 'alien'];
-const CREDIT_COLUMNS = ['Listed', 'Tracked', 'Certified', 'Promoted', 'Neighbor'];
-/**
- * The reference's effective set limits and preferences (setCredits defaults after its inheritance
- * rules), by row then column: a set [c][r] holds every key of column ≥ c and row ≥ r.
- */
-const CREDIT_MAX = [
-  [10000, 1100, 1100, 1000, 100],
-  [10000, 1100, 1100, 1000, 50],
-  [10000, 1100, 1100, 1000, 50],
-  [10000, 1100, 1100, 1000, 25],
-];
-const CREDIT_PREF = [
-  [4000, 4001, 4002, 4003, 9999],
-  [3000, 3001, 3002, 3003, 7000],
-  [2000, 2001, 2002, 2003, 6000],
-  [0, 1001, 1002, 1003, 5000],
-];
-
 /** A description's size as the reference shows it: root bytes + referenced (virtual) bytes. */
 function descSizeText(bytes: Uint8Array, decoded?: { version: { virtLength: number } }): string {
   const d =
@@ -175,8 +165,6 @@ function levelText(levels: ReadonlyMap<string, number> | undefined, id: string):
 }
 
 const NQUALIFYING_MS = 30_000; // 4.11
-/** The reference's nQ set limit: at most 100 neighbours (setCredits nQ /maxNodes). */
-const NQ_SET_MAX = 100;
 /** Above this burstSqn the next round's description starts the bursts again at 0 (u32 − 999). */
 const BURST_SQN_RENEW = 0xffffffff - 999;
 const TRACKED_PROMOTION_MS = 20_000; // 4.11
@@ -291,6 +279,10 @@ export interface EngineCounters {
   descRejected: number;
   /** IID_ADV messages whose chainOgm is not on the announced description's chain. */
   iidAdvUnproven: number;
+  /** Keys left Listed because the Tracked sets were full (4.11 credit limits). */
+  keysNotTracked: number;
+  /** Keys lowered one column because a credit set was over its limit. */
+  keysLimited: number;
 }
 
 /** Everything an engine offers beyond the host interface. */
@@ -354,6 +346,11 @@ class BmxEngine implements Engine {
     }>
   >();
   readonly #iids = new IidRepo();
+  /** Effective credit set limits and preferences (setCredits over the reference's defaults). */
+  #credits: CreditMatrix;
+  /** Keys per credit section, counted by #countSections. */
+  #sec: SectionCounts | undefined;
+  #secAt = Number.NEGATIVE_INFINITY;
   #agg: AggTx<{ node: string; bytes: number; ogm: Ogm }> = newAggTx();
   #aggLastFlushed = 0;
   readonly #tx: TxQueue;
@@ -409,11 +406,14 @@ class BmxEngine implements Engine {
     txBytes: 0,
     descRejected: 0,
     iidAdvUnproven: 0,
+    keysNotTracked: 0,
+    keysLimited: 0,
   };
 
   constructor(init: EngineInit, c: EngineComponents) {
     this.#c = c;
     this.#cfg = resolveConfig(init);
+    this.#credits = creditMatrix(this.#cfg.credits);
     this.#key = init.nodeKey;
     this.#id = init.nodeKey.id;
     this.#hex = hex(this.#id);
@@ -522,6 +522,7 @@ class BmxEngine implements Engine {
   reconfigure(next: Partial<Omit<EngineInit, 'nodeKey'>>): void {
     const before = this.#cfg;
     this.#cfg = resolveConfig({ ...this.#initOf(before), ...next });
+    this.#credits = creditMatrix(this.#cfg.credits);
     this.#applyTrust();
     const described =
       before.hostname !== this.#cfg.hostname ||
@@ -991,12 +992,22 @@ class BmxEngine implements Engine {
     let others = 0;
     for (const x of this.#nbs) if (x.qualifyingUntil <= now) others++;
     const friend = k.state >= KS.PROMOTED && this.#supportLevel(k.hex) >= 2;
-    if (holders >= (NQ_SET_MAX - others) / (friend ? 1 : 2)) return;
+    if (holders >= (this.#credits.max[0]![KS.NEIGHBOR]! - others) / (friend ? 1 : 2)) return;
     k.qualifyingUntil = now + NQUALIFYING_MS;
   }
 
   #track(k: KeyRec): void {
     if (!this.#supported(k.hex)) return; // trust: untrusted keys are never tracked (4.11)
+    // room in the Tracked sets, or a less preferred key there to displace (kColCond_tracked)
+    const now = this.#now();
+    const sec = this.#sections(now);
+    const row = this.#rowOf(k, now);
+    if (!hasRoom(this.#credits, sec, KS.TRACKED, row, { row, column: k.state })) {
+      this.#cnt.keysNotTracked++;
+      return;
+    }
+    sec[row]![k.state]!--;
+    sec[row]![KS.TRACKED]!++;
     k.state = KS.TRACKED;
     k.trackedSince = this.#now();
     if (!k.pubkey) this.#requestPubkey(k);
@@ -2483,6 +2494,8 @@ class BmxEngine implements Engine {
     if (rerequest) this.#lastRerequest = now;
     for (const k of [...this.#keys.values()]) {
       const qualifying = k.qualifyingUntil > now;
+      // a referenced key left Listed for want of room tries again (keyNodes_triggerNonTracktedNodesBecomingTracked)
+      if (k.state === KS.LISTED && (qualifying || k.iidRefCount > 0)) this.#track(k);
       if (k.state === KS.PROMOTED && !qualifying && k.iidRefCount === 0) this.#dropOrig(k);
       if (!this.#supported(k.hex) && k.state > KS.LISTED) this.#demoteToListed(k);
       if ((k.state === KS.TRACKED || k.state === KS.CERTIFIED) && !qualifying && k.iidRefCount === 0) {
@@ -2494,12 +2507,7 @@ class BmxEngine implements Engine {
         k.iidRefCount === 0 &&
         now - k.lastRef >= this.#cfg.idTimeout
       ) {
-        this.#keys.delete(k.hex);
-        this.#heard.delete(k);
-        for (const [h, s] of this.#wanted) {
-          s.delete(k.hex);
-          if (!s.size) this.#wanted.delete(h);
-        }
+        this.#forgetKey(k);
       }
       // promote resolved pending descriptions whose promotion condition now holds
       if (k.pending && k.state >= KS.CERTIFIED) this.#tryResolve(k);
@@ -2513,6 +2521,7 @@ class BmxEngine implements Engine {
     for (const [h, c] of this.#content) {
       if (c.uses <= 0 && now - c.since >= this.#cfg.idTimeout) this.#content.delete(h);
     }
+    this.#fixLimits(now);
     void this.#lastMaintenance;
   }
 
@@ -2539,44 +2548,137 @@ class BmxEngine implements Engine {
     return [...this.#keys.values()].filter((k) => k.orig).map((k) => this.#view(k));
   }
 
-  /** The reference's `as` acronym: key column (l t c p n) and row (Q qualifying, F friend, A alien), 4.11. */
+  /** The key's row (4.11): 0 qualifying (and the node itself), 1 friend, 2 recommended, 3 alien. */
+  #rowOf(k: KeyRec, now: number): number {
+    if (now < k.qualifyingUntil || k.hex === this.#hex) return 0;
+    if (this.#supportLevel(k.hex) >= 2) return 1;
+    return this.#recommended.has(k.hex) ? 2 : 3;
+  }
+
+  /** The reference's `as` acronym: key column (l t c p n) and row (Q F R A), 4.11. */
   #assessedState(k: KeyRec, now: number): string {
-    const row =
-      now < k.qualifyingUntil || k.hex === this.#hex
-        ? 'Q'
-        : this.#supportLevel(k.hex) >= 2
-          ? 'F'
-          : this.#recommended.has(k.hex)
-            ? 'R'
-            : 'A';
-    return `${STATE_LETTERS[k.state]}${row}`;
+    return `${COLUMN_LETTERS[k.state]}${ROW_LETTERS[this.#rowOf(k, now)]}`;
+  }
+
+  /** Keys per credit section [row][column]; the node itself counts as nQ. */
+  #countSections(now: number): SectionCounts {
+    const sec = emptySections();
+    sec[0]![KS.NEIGHBOR]!++;
+    for (const k of this.#keys.values()) sec[this.#rowOf(k, now)]![k.state]!++;
+    this.#sec = sec;
+    this.#secAt = now;
+    return sec;
+  }
+
+  /** The section counts, counted at most once per maintenance second and kept current by #track. */
+  #sections(now: number): SectionCounts {
+    return this.#sec && now - this.#secAt < MAINTENANCE_MS ? this.#sec : this.#countSections(now);
+  }
+
+  /** A key's preference within its section (prefGet): neighbours of rows F, R, A gain 1 with a usable link; lA gains from the neighbours that reference it. */
+  #prefOf(k: KeyRec, row: number, now: number): number {
+    const m = this.#credits;
+    const base = m.pref[row]![k.state]!;
+    if (k.state === KS.NEIGHBOR && row > 0) return base + (k.nb && this.#nbLqOk(k.nb) ? 1 : 0);
+    if (k.state === KS.LISTED && row === 3) {
+      let refs = 0;
+      for (const x of this.#nbs)
+        if (x.nb?.byNode.has(k.hex)) refs += this.#prefOf(x, this.#rowOf(x, now), now);
+      return Math.min(m.pref[3]![KS.TRACKED]! - 1, base + Math.floor(refs / 1000));
+    }
+    return base;
+  }
+
+  /**
+   * Set limits (4.11, key.c keyNodes_fixLimits): while a set holds more keys than its limit, a key
+   * of its least preferred occupied section is lowered one column: a random one where every key
+   * has the section's preference, else the one with the lowest. A Listed key lowered is forgotten.
+   */
+  #fixLimits(now: number): void {
+    const m = this.#credits;
+    const sec = this.#countSections(now);
+    for (let c = KS.NEIGHBOR; c >= KS.LISTED; c--) {
+      for (let r = 0; r < 4; r++) {
+        while (setCount(sec, r, c) > m.max[r]![c]!) {
+          const at = leastSection(m, sec, r, c);
+          if (!at) break;
+          const k = this.#leastKey(at.row, at.column, now);
+          if (!k) break; // only the node itself is left there
+          sec[at.row]![at.column]!--;
+          this.#lowerOneColumn(k);
+          this.#cnt.keysLimited++;
+          if (this.#keys.has(k.hex)) sec[this.#rowOf(k, now)]![k.state]!++;
+        }
+      }
+    }
+  }
+
+  #leastKey(row: number, column: number, now: number): KeyRec | undefined {
+    const inSec: KeyRec[] = [];
+    for (const k of this.#keys.values()) if (k.state === column && this.#rowOf(k, now) === row) inSec.push(k);
+    if (!inSec.length) return undefined;
+    const base = this.#credits.pref[row]![column]!;
+    const start = Math.floor(this.#c.random.float() * inSec.length);
+    let least: KeyRec | undefined;
+    let leastPref = Number.POSITIVE_INFINITY;
+    for (let i = 0; i < inSec.length; i++) {
+      const k = inSec[(start + i) % inSec.length]!;
+      const p = this.#prefOf(k, row, now);
+      if (p === base) return k;
+      if (p < leastPref) {
+        least = k;
+        leastPref = p;
+      }
+    }
+    return least;
+  }
+
+  /** One column down (keyNode_setState to the left section); from Listed the key is forgotten. */
+  #lowerOneColumn(k: KeyRec): void {
+    switch (k.state) {
+      case KS.NEIGHBOR:
+        this.#dropNeighbor(k); // to Promoted (Certified without an applied description)
+        return;
+      case KS.PROMOTED:
+        this.#dropOrig(k);
+        return;
+      case KS.CERTIFIED:
+        this.#releaseDesc(k.pending);
+        k.pending = undefined;
+        k.state = KS.TRACKED;
+        return;
+      case KS.TRACKED:
+        this.#demoteToListed(k);
+        return;
+      default:
+        this.#forgetKey(k);
+    }
+  }
+
+  #forgetKey(k: KeyRec): void {
+    this.#demoteToListed(k);
+    this.#keys.delete(k.hex);
+    this.#heard.delete(k);
+    for (const [h, s] of this.#wanted) {
+      s.delete(k.hex);
+      if (!s.size) this.#wanted.delete(h);
+    }
   }
 
   /**
    * The credits table (4.11) as the reference prints it: per row, for each column
    * `acro=keys in the section/keys in the set/set limit` and the set's preference. The node itself
-   * counts as nQ. Limits are shown, not enforced (only the qualifying-credit limit is).
+   * counts as nQ.
    */
   #creditRows(now: number): ShowRows {
-    const sec = CREDIT_MAX.map((r) => r.map(() => 0));
-    sec[0]![4]!++; // myself: nQ
-    for (const k of this.#keys.values()) {
-      const as = this.#assessedState(k, now);
-      const c = STATE_LETTERS.indexOf(as[0]!);
-      const r = ROW_LETTERS.indexOf(as[1]!);
-      if (c >= 0 && r >= 0) sec[r]![c]!++;
-    }
-    const inSet = (r: number, c: number) => {
-      let n = 0;
-      for (let rr = r; rr < 4; rr++) for (let cc = c; cc < 5; cc++) n += sec[rr]![cc]!;
-      return n;
-    };
+    const sec = this.#countSections(now);
+    const m = this.#credits;
     return CREDIT_SETS.map((set, r) => {
       const row: Record<string, string | number> = { set, row: CREDIT_ROWS[r]! };
       CREDIT_COLUMNS.forEach((col, c) => {
-        const acro = `${STATE_LETTERS[c]}${ROW_LETTERS[r]}`;
-        row[col] = `${acro}=${sec[r]![c]}/${inSet(r, c)}/${CREDIT_MAX[r]![c]}`;
-        row[`${STATE_LETTERS[c]}Pref`] = CREDIT_PREF[r]![c]!;
+        const acro = `${COLUMN_LETTERS[c]}${ROW_LETTERS[r]}`;
+        row[col] = `${acro}=${sec[r]![c]}/${setCount(sec, r, c)}/${m.max[r]![c]}`;
+        row[`${COLUMN_LETTERS[c]}Pref`] = m.pref[r]![c]!;
       });
       return row;
     });

@@ -1,4 +1,12 @@
 export * from './config.js';
+export {
+  type CreditMatrix,
+  type CreditSetting,
+  type CreditSettings,
+  creditAcronym,
+  creditMatrix,
+  parseCreditAcronym,
+} from './credits.js';
 export { createEngine, type Engine, type EngineCounters, KEY_STATE, type KeyState } from './engine.js';
 export { IidRepo } from './iids.js';
 export * from './links.js';

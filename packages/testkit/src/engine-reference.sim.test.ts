@@ -125,6 +125,53 @@ describe('credits table (4.11)', () => {
   });
 });
 
+describe('credit set limits (4.11 setCredits)', () => {
+  it('a set over its limit loses its least preferred keys: at most nA alien neighbours', () => {
+    const s = createSimulation({
+      seed: 'credits-limit-nA',
+      engineFactory: bmxFactory((name) => (name === 'hub' ? { credits: { nA: { maxNodes: 1 } } } : {})),
+    });
+    s.fromEdges(['a', 'b', 'c', 'd'].map((x) => ['hub', x] as const));
+    s.start();
+    s.waitConverged({ timeoutMs: 30_000, consistent: false });
+    const hub = s.node('hub').instance.engine;
+    // while their qualifying credits run (30 s) all four are neighbours (nQ); after that each
+    // second's limit check leaves at most one alien neighbour, and a dropped one qualifies again
+    // with its next packet, as in the reference
+    let maxAliens = 0;
+    for (let t = 35_000; t <= 90_000; t += 1_000) {
+      s.run(Math.max(0, t - s.clock.now()));
+      const aliens = hub.show('keys').filter((r) => r.as === 'nA').length;
+      maxAliens = Math.max(maxAliens, aliens);
+    }
+    expect(maxAliens).toBe(1);
+    expect(hub.counters().keysLimited).toBeGreaterThan(0);
+    expect(hub.show('credits')[3]).toMatchObject({ Neighbor: expect.stringMatching(/^nA=[01]\/[01]\/1$/) });
+    // the leaves never see the hub's limit
+    expect(s.node('a').instance.engine.counters().keysLimited).toBe(0);
+  });
+
+  it('a node tracks no more keys than its Tracked sets allow, and the others route on', () => {
+    const s = createSimulation({
+      seed: 'credits-limit-tQ',
+      engineFactory: bmxFactory((name) => (name === 'n0' ? { credits: { tQ: { maxNodes: 3 } } } : {})),
+    });
+    s.line(6);
+    s.start();
+    s.run(40_000);
+    const n0 = s.node('n0').instance.engine;
+    // the node itself and two others fill tQ; its neighbour's key came first
+    expect(n0.show('keys').filter((r) => r.state !== 'listed').length).toBe(2);
+    expect(n0.counters().keysNotTracked).toBeGreaterThan(0);
+    expect(s.routeTo('n0', 'n1')).toBeDefined();
+    expect(s.routesOf('n0').length).toBe(2);
+    // everybody else still reaches everybody, n0 included
+    for (const a of ['n1', 'n2', 'n3', 'n4', 'n5'])
+      for (const b of ['n0', 'n1', 'n2', 'n3', 'n4', 'n5'])
+        if (a !== b) expect(s.routeTo(a, b)).toBeDefined();
+  });
+});
+
 describe('SUPPORTS (4.11 row R)', () => {
   it("a friend supported at level 3 recommends the nodes in its SUPPORTS; others' SUPPORTS count for nothing", () => {
     const ids = new Map<string, string>();
