@@ -631,7 +631,7 @@ class BmxEngine implements Engine {
       return;
     }
     const now = this.#now();
-    const key = this.#getKey(pkt.header.nodeId, true)!;
+    const key = this.#getKey(pkt.header.nodeId, true, senderHex)!;
     key.lastPacket = now;
     key.lastRef = now;
     key.heardOn = ifname;
@@ -948,8 +948,8 @@ class BmxEngine implements Engine {
 
   // ---------------------------------------------------------------- keys (4.11)
 
-  #getKey(id: Uint8Array, create: boolean): KeyRec | undefined {
-    const h = hex(id);
+  /** The key record of a node id (`h`: its hex, when the caller has it already). */
+  #getKey(id: Uint8Array, create: boolean, h = hex(id)): KeyRec | undefined {
     let k = this.#keys.get(h);
     if (!k && create) {
       k = {
@@ -1373,6 +1373,8 @@ class BmxEngine implements Engine {
   }
 
   #onContentAdv(f: ContentAdvFrame): void {
+    // contents are accepted only while wanted (4.5): with nothing wanted there is nothing to hash
+    if (this.#wanted.size === 0 && !this.#cfg.listenOnly) return;
     const header = (f.nesting << 1) | (f.gzip ? 1 : 0);
     const hash = contentHash(header, f.body);
     const h = hex(hash);
@@ -1677,7 +1679,7 @@ class BmxEngine implements Engine {
       this.#unref(ref);
       if (ref.node && nb.byNode.get(ref.node) === a.iid) nb.byNode.delete(ref.node);
       // the key record's own id text, so that every neighbour's ref shares one string
-      const node = h === this.#hex ? this.#hex : this.#getKey(a.nodeId, true)!.hex;
+      const node = h === this.#hex ? this.#hex : this.#getKey(a.nodeId, true, h)!.hex;
       ref.node = node;
       nb.byNode.set(node, a.iid);
       restartRef(ref, a.descSqn);
@@ -1685,7 +1687,7 @@ class BmxEngine implements Engine {
     } else if (a.descSqn < ref.descSqn) return;
     else if (a.descSqn > ref.descSqn) restartRef(ref, a.descSqn); // a new description of the same node
     if (h === this.#hex) return;
-    const k = this.#getKey(a.nodeId, true)!;
+    const k = this.#getKey(a.nodeId, true, h)!;
     k.lastRef = now;
     if (!k.referrer || !this.#keys.get(k.referrer)?.nb) k.referrer = nb.key.hex;
     if (k.state < KS.TRACKED) this.#track(k);

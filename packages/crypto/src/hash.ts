@@ -16,10 +16,21 @@ function view(b: Buffer): Uint8Array {
   return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
 }
 
+/** Reused to join the parts of a hash input: hashing is synchronous, so one buffer serves every call. */
+let joined = new Uint8Array(2048);
+
 /** SHA-224 over the concatenation of the given parts. */
 export function sha224(...parts: Uint8Array[]): Uint8Array {
-  const data = parts.length === 1 ? parts[0]! : Buffer.concat(parts);
-  return view(nodeHash('sha224', data, 'buffer'));
+  if (parts.length === 1) return view(nodeHash('sha224', parts[0]!, 'buffer'));
+  let n = 0;
+  for (const p of parts) n += p.length;
+  if (n > joined.length) joined = new Uint8Array(Math.max(n, joined.length * 2));
+  let o = 0;
+  for (const p of parts) {
+    joined.set(p, o);
+    o += p.length;
+  }
+  return view(nodeHash('sha224', joined.subarray(0, n), 'buffer'));
 }
 
 /**
