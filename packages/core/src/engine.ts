@@ -283,6 +283,8 @@ export interface EngineCounters {
   keysNotTracked: number;
   /** Keys lowered one column because a credit set was over its limit. */
   keysLimited: number;
+  /** Transmit tasks refused because their interface had 200 queued (maxTxTaskTreeSize). */
+  txTasksRefused: number;
 }
 
 /** Everything an engine offers beyond the host interface. */
@@ -408,6 +410,7 @@ class BmxEngine implements Engine {
     iidAdvUnproven: 0,
     keysNotTracked: 0,
     keysLimited: 0,
+    txTasksRefused: 0,
   };
 
   constructor(init: EngineInit, c: EngineComponents) {
@@ -555,7 +558,7 @@ class BmxEngine implements Engine {
   }
 
   counters(): EngineCounters {
-    return { ...this.#cnt };
+    return { ...this.#cnt, txTasksRefused: this.#tx.refused };
   }
 
   keyState(id: string): (typeof STATE_NAMES)[number] | undefined {
@@ -2324,8 +2327,6 @@ class BmxEngine implements Engine {
     // txAvgInterval ± 5 % jitter (4.12)
     this.#nextCasualGap = this.#cfg.txAvgInterval * (0.95 + 0.1 * this.#c.random.float());
     for (const [ifname, ifc] of this.#ifs) {
-      ifc.helloSqn = (ifc.helloSqn + 1) & 0xffff;
-      const sqn = ifc.helloSqn;
       this.#tx.add({
         type: 12,
         ifname,
@@ -2334,7 +2335,12 @@ class BmxEngine implements Engine {
         tries: 1,
         interval: 0,
         due: now,
-        produce: () => ({ kind: 'frame', frame: { type: 12, helloSqn: sqn } }),
+        // the sqn counts HELLOs sent, so it is taken when the frame is made (as the reference's
+        // tx_msg_hello_adv): a HELLO not sent leaves no gap that neighbours would count as loss
+        produce: () => {
+          ifc.helloSqn = (ifc.helloSqn + 1) & 0xffff;
+          return { kind: 'frame', frame: { type: 12, helloSqn: ifc.helloSqn } };
+        },
       });
     }
     // HELLO_REPLY per link, one frame per neighbour (4.10)
@@ -2728,6 +2734,7 @@ class BmxEngine implements Engine {
           idx: i.devIdx,
           localIp: i.info.linkLocal,
           helloSqn: i.helloSqn,
+          txTasks: this.#tx.queued(i.info.name),
         }));
       case 'links':
         return [...this.#links.values()].map((l) => ({

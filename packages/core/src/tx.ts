@@ -22,6 +22,11 @@ import {
 
 /** Frames area of a packet (1232 − 30). */
 export const FRAMES_MAX = 1202;
+/**
+ * Link sensing (HELLO, HELLO_REPLY): at most one task per interface and per link, so never refused
+ * by the per-interface cap; a node whose queue is full of floods and requests keeps its links.
+ */
+const UNCAPPED_TYPES = new Set([12, 13]);
 /** Message bytes per merged frame: leaves room for SIGNATURE (17 MACs), OGM_AGG_SQN and headers. */
 const FRAME_DATA_BUDGET = 800;
 const MSG_BYTES: Record<number, number> = { 13: 30, 19: 48, 27: 2, 28: 2, 29: 28, 30: 28 };
@@ -53,6 +58,8 @@ export class TxQueue {
   readonly tasks = new Map<string, TxTask>();
   readonly limitPerIf: number;
   readonly #countPerIf = new Map<string, number>();
+  /** Tasks refused because their interface had `limitPerIf` queued (maxTxTaskTreeSize). */
+  refused = 0;
 
   constructor(limitPerIf = 200) {
     this.limitPerIf = limitPerIf;
@@ -69,7 +76,10 @@ export class TxQueue {
       return;
     }
     const n = this.#countPerIf.get(t.ifname) ?? 0;
-    if (n >= this.limitPerIf) return;
+    if (n >= this.limitPerIf && !UNCAPPED_TYPES.has(t.type)) {
+      this.refused++;
+      return;
+    }
     this.#countPerIf.set(t.ifname, n + 1);
     this.tasks.set(id, t);
   }
@@ -100,6 +110,11 @@ export class TxQueue {
       l.push({ task: t, msg });
     }
     return out;
+  }
+
+  /** Tasks queued for an interface (the reference's `txTasks`). */
+  queued(ifname: string): number {
+    return this.#countPerIf.get(ifname) ?? 0;
   }
 
   dropInterface(ifname: string): void {
