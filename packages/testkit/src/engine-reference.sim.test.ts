@@ -172,6 +172,35 @@ describe('credit set limits (4.11 setCredits)', () => {
   });
 });
 
+describe('a full transmit queue (maxTxTaskTreeSize)', () => {
+  it('a busy hub whose queue overflows keeps every link: every HELLO and reply arrives', () => {
+    const leaves = Array.from({ length: 24 }, (_, i) => `l${i}`);
+    const s = createSimulation({
+      seed: 'tx-cap-hub',
+      engineFactory: bmxFactory((name) => (name === 'hub' ? { txBucketSize: 1 } : {})),
+    });
+    s.fromEdges(leaves.map((x) => ['hub', x] as const));
+    s.start();
+    s.run(60_000);
+    const hub = s.node('hub').instance.engine;
+    // 24 leaves (within the 25 alien neighbours of nA) around a hub held to one round per ~800 ms:
+    // the queue did overflow, requests and answers were refused
+    expect(hub.counters().txTasksRefused).toBeGreaterThan(0);
+    // yet every leaf hears every HELLO (rq 255 after 48 of them) and every reply (tq)
+    const links = hub.show('links');
+    expect(links).toHaveLength(24);
+    for (const l of links) {
+      expect(l.rq).toBeGreaterThanOrEqual(229);
+      expect(l.tq).toBeGreaterThanOrEqual(229);
+    }
+    for (const x of leaves) {
+      const row = s.node(x).instance.engine.show('links')[0]!;
+      expect(row.rq).toBeGreaterThanOrEqual(229);
+      expect(s.routeTo(x, 'hub')).toBeDefined();
+    }
+  });
+});
+
 describe('SUPPORTS (4.11 row R)', () => {
   it("a friend supported at level 3 recommends the nodes in its SUPPORTS; others' SUPPORTS count for nothing", () => {
     const ids = new Map<string, string>();
