@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { type TxTask, TxQueue } from './tx.js';
+import { TxQueue, type TxTask } from './tx.js';
 
 function task(type: number, key: string, produce: TxTask['produce'] = () => undefined): TxTask {
   return { type, ifname: 'wlan0', group: undefined, key, tries: 1, interval: 0, due: 0, produce };
