@@ -16,6 +16,12 @@ export const MAX_REQUEST_BYTES = 64 * 1024;
 export const MAX_REPLY_BYTES = 16 * 1024 * 1024;
 /** Connections the daemon serves at once; more are answered with one `busy` reply and closed. */
 export const MAX_CLIENTS = 16;
+/**
+ * A connection that completes no frame for this long (connected and silent, or stuck in the middle
+ * of a line) is closed, unless it holds a log subscription: idle clients cannot hold the
+ * MAX_CLIENTS slots. The timer restarts with every complete frame.
+ */
+export const IDLE_TIMEOUT_MS = 5000;
 /** Longest request id (a string id, or the decimal digits of a numeric one). */
 export const MAX_ID_LENGTH = 128;
 /** Most words in a `set` request. */

@@ -1,7 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { Operation } from './args.js';
-import { createReferenceOptionTable } from './option-data.js';
+import { CONTROL_OPTIONS, CORE_OPTIONS, createReferenceOptionTable, TUN_OPTIONS } from './option-data.js';
+import { createOptionTable } from './options.js';
 import {
   decodeServerFrame,
   type ErrorReply,
@@ -15,15 +16,27 @@ import { LINKS_TABLE } from './tables.js';
 
 const enc = new TextEncoder();
 
-function harness(opts: { refuse?: string } = {}) {
-  const options = createReferenceOptionTable();
+function harness(opts: { refuse?: string; refuseOption?: string; withoutTun?: boolean } = {}) {
+  const options = opts.withoutTun
+    ? createOptionTable(CONTROL_OPTIONS, CORE_OPTIONS)
+    : createReferenceOptionTable();
+  const checked: ConfigState[] = [];
   let config: ConfigState = EMPTY_CONFIG;
   const reconfigured: string[][] = [];
   const actions: string[] = [];
   const backend: ControlBackend = {
     options,
+    ...(opts.withoutTun ? { absent: createOptionTable(TUN_OPTIONS) } : {}),
     config: () => config,
+    check(next): Outcome {
+      checked.push(next);
+      if (opts.refuseOption !== undefined)
+        return { ok: false, message: `${opts.refuseOption}: refused`, option: opts.refuseOption };
+      return { ok: true };
+    },
     reconfigure(next, changed): Outcome {
+      if (opts.refuseOption !== undefined)
+        return { ok: false, message: `${opts.refuseOption}: refused`, option: opts.refuseOption };
       if (opts.refuse !== undefined) return { ok: false, message: opts.refuse };
       config = next;
       reconfigured.push([...changed]);
@@ -86,6 +99,7 @@ function harness(opts: { refuse?: string } = {}) {
     config: () => config,
     reconfigured,
     actions,
+    checked,
     options,
     setPending: (n: number) => {
       pending = n;
@@ -198,6 +212,73 @@ describe('control session (JSON)', () => {
       { type: 'reply', id: 1, ok: false, error: { code: 'failed', message: 'dev eth7: no such interface' } },
     ]);
     expect(h.config()).toBe(EMPTY_CONFIG);
+  });
+
+  it('a refusal that names an option is bad-option; test asks the backend to check', () => {
+    const h = harness({ refuseOption: 'linkDhmKey' });
+    h.send(
+      { id: 1, op: 'set', args: { argv: ['linkDhmKey=5'] } },
+      { id: 2, op: 'set', args: { argv: ['linkDhmKey=5'], test: true } },
+    );
+    expect(h.frames()).toEqual([
+      {
+        type: 'reply',
+        id: 1,
+        ok: false,
+        error: { code: 'bad-option', message: 'linkDhmKey: refused', option: 'linkDhmKey' },
+      },
+      {
+        type: 'reply',
+        id: 2,
+        ok: false,
+        error: { code: 'bad-option', message: 'linkDhmKey: refused', option: 'linkDhmKey' },
+      },
+    ]);
+    expect(h.checked).toHaveLength(1);
+    expect(h.config()).toBe(EMPTY_CONFIG);
+  });
+
+  it('options of a plugin that is not loaded are refused naming the option and the plugin', () => {
+    const h = harness({ withoutTun: true });
+    h.send(
+      { id: 1, op: 'set', args: { argv: ['tunDev=tun1', '/tun6Address=fd00::1/64'] } },
+      { id: 2, op: 'set', args: { argv: ['txAvgInterval=900', 'tunOutTimeout=1000'] } },
+      { id: 3, op: 'get', args: { name: 'tunIn' } },
+      { id: 4, op: 'set', args: { argv: ['bogus=1'] } },
+    );
+    const f = h.frames() as ErrorReply[];
+    expect(f.map((x) => x.error)).toEqual([
+      {
+        code: 'bad-option',
+        message: 'tunDev: the tun plugin providing this option is not loaded',
+        option: 'tunDev',
+      },
+      {
+        code: 'bad-option',
+        message: 'tunOutTimeout: the tun plugin providing this option is not loaded',
+        option: 'tunOutTimeout',
+      },
+      {
+        code: 'bad-option',
+        message: 'tunIn: the tun plugin providing this option is not loaded',
+        option: 'tunIn',
+      },
+      { code: 'bad-option', message: 'bogus: unknown option', option: 'bogus' },
+    ]);
+    expect(h.reconfigured).toEqual([]);
+    // a reference client gets the same line as text
+    const legacy = harness({ withoutTun: true });
+    legacy.session.receive(enc.encode('tunOut=inet /network=0.0.0.0/0 #'));
+    expect(legacy.raw()).toBe('tunOut: the tun plugin providing this option is not loaded\n$');
+  });
+
+  it('counts complete frames, not bytes', () => {
+    const h = harness();
+    h.session.receive(enc.encode('{"id":1,"op":"ver'));
+    expect(h.session.frames).toBe(0);
+    h.session.receive(enc.encode('sion"}\nnope\n\n{"id"'));
+    expect(h.session.frames).toBe(2);
+    h.frames();
   });
 
   it('1,000 malformed requests get 1,000 error replies, and the session still serves', () => {

@@ -8,9 +8,10 @@
 import { formatOperation, type Operation, parseArgs } from './args.js';
 import { createConnectionDecoder } from './connection.js';
 import { requestsFromWords } from './ctl.js';
+import { OptionError } from './errors.js';
 import { renderHelp } from './help.js';
 import { encodeLegacyReply } from './legacy.js';
-import type { OptionTable } from './options.js';
+import type { OptionSpec, OptionTable } from './options.js';
 import { formatResultText } from './output.js';
 import {
   type ControlRequest,
@@ -29,12 +30,21 @@ import {
 } from './protocol.js';
 import { applyOperations, type ConfigState, parameterEntries } from './state.js';
 
-export type Outcome = { ok: true } | { ok: false; message: string };
+/**
+ * A backend's answer to a change. A refusal that names an `option` (a value the daemon cannot use)
+ * is a `bad-option` reply; one without (the system refused) is `failed`.
+ */
+export type Outcome = { ok: true } | { ok: false; message: string; option?: string };
 
 /** What a session needs from the daemon. */
 export interface ControlBackend {
-  /** The option table (core, control and every plugin's options). */
+  /** The option table (core, control and every loaded plugin's options). */
   readonly options: OptionTable;
+  /**
+   * Options of plugins that are not loaded (the reference's tun options in a daemon without the tun
+   * plugin): refused with a message that names the option and the plugin, not as unknown.
+   */
+  readonly absent?: OptionTable;
   /** The configuration in force. */
   config(): ConfigState;
   /**
@@ -42,6 +52,8 @@ export interface ControlBackend {
    * it changed. Refusing (an interface that does not exist, say) keeps the old configuration.
    */
   reconfigure(next: ConfigState, changed: readonly string[], ops: readonly Operation[]): Outcome;
+  /** Checks a configuration without adopting it (a `set` with `test`); accepted when omitted. */
+  check?(next: ConfigState): Outcome;
   /** Carries out an action (flushAll, descUpdate, resetNode …): options given only at runtime. */
   action(op: Operation): Outcome;
   version(): VersionInfo;
@@ -68,12 +80,40 @@ export interface ControlSession {
   log(level: number, message: string, time?: number): void;
   readonly subscribed: number | undefined;
   readonly closed: boolean;
+  /**
+   * Complete frames read so far: requests, malformed lines and a plain-text request. A server
+   * measures idleness by it (bytes that never finish a frame do not count as activity).
+   */
+  readonly frames: number;
 }
 
 export interface SessionInit {
   /** The daemon's software version, for `hello`. */
   readonly serverVersion: string;
   readonly serverName?: string;
+}
+
+/**
+ * The error for an option that a plugin which is not loaded provides, or undefined when `err` is
+ * not about one. Keeps the config-file line in the message, as the parsers do.
+ */
+export function absentPluginError(
+  err: OptionError,
+  absent: OptionTable | undefined,
+): OptionError | undefined {
+  if (err.code !== 'unknown-option' || err.option === undefined || absent === undefined) return undefined;
+  const spec = absent.get(err.option);
+  if (spec === undefined) return undefined;
+  const where = err.line === undefined ? '' : `line ${err.line}: `;
+  return new OptionError('unknown-option', `${where}${notLoadedMessage(spec)}`, {
+    option: spec.name,
+    line: err.line,
+  });
+}
+
+/** `tunDev: the tun plugin providing this option is not loaded`. */
+export function notLoadedMessage(spec: OptionSpec): string {
+  return `${spec.name}: the ${spec.category} plugin providing this option is not loaded`;
 }
 
 /** Written to a connection over MAX_CLIENTS before closing it. */
@@ -90,6 +130,7 @@ export function createControlSession(
   let closed = false;
   let sub: { id: RequestId | undefined; level: number; legacy: boolean } | undefined;
   let dropped = 0;
+  let frames = 0;
 
   const close = (): void => {
     if (closed) return;
@@ -131,10 +172,14 @@ export function createControlSession(
     get closed() {
       return closed;
     },
+    get frames() {
+      return frames;
+    },
     receive(chunk) {
       if (closed) return;
       for (const ev of decoder.push(chunk)) {
         if (closed) return;
+        frames++;
         switch (ev.kind) {
           case 'error':
             sink.write(encodeFrame(ev.reply));
@@ -161,6 +206,7 @@ export function createControlSession(
     end() {
       if (closed) return;
       for (const ev of decoder.end()) {
+        frames++;
         if (ev.kind === 'legacy') serveLegacy(ev.words);
         else if (ev.kind === 'request') sink.write(encodeFrame(handleRequest(backend, ev.request, init)));
         else if (ev.kind === 'error') sink.write(encodeFrame(ev.reply));
@@ -242,8 +288,12 @@ function dispatch(backend: ControlBackend, r: ControlRequest, init: SessionInit)
       return okReply(r.id, { parameters: parameterEntries(backend.config(), backend.options) });
     case 'get': {
       const spec = backend.options.get(r.args.name);
-      if (spec === undefined)
+      if (spec === undefined) {
+        const absent = backend.absent?.get(r.args.name);
+        if (absent !== undefined)
+          return errorReply(r.id, 'bad-option', notLoadedMessage(absent), absent.name);
         return errorReply(r.id, 'bad-option', `${r.args.name}: unknown option`, r.args.name);
+      }
       return okReply(r.id, { parameters: parameterEntries(backend.config(), backend.options, spec.name) });
     }
     case 'set':
@@ -267,17 +317,24 @@ function dispatch(backend: ControlBackend, r: ControlRequest, init: SessionInit)
 
 function set(backend: ControlBackend, id: RequestId, argv: readonly string[], test: boolean): Reply {
   const parsed = parseArgs(argv, backend.options, { context: 'runtime' });
-  if (!parsed.ok) return errorReply(id, 'bad-option', parsed.error.message, parsed.error.option);
+  if (!parsed.ok) {
+    const e = absentPluginError(parsed.error, backend.absent) ?? parsed.error;
+    return errorReply(id, 'bad-option', e.message, e.option);
+  }
   const ops = parsed.value.ops;
   const applied = applyOperations(backend.config(), ops, backend.options);
   if (!applied.ok) return errorReply(id, 'bad-option', applied.error.message, applied.error.option);
   const words = ops.map(formatOperation);
   const live = ops.filter((op) => !op.checkOnly);
-  if (test || live.length === 0) return okReply(id, { applied: words, test: true });
+  if (test || live.length === 0) {
+    const outcome = backend.check?.(applied.state) ?? { ok: true };
+    if (!outcome.ok) return refusal(id, outcome);
+    return okReply(id, { applied: words, test: true });
+  }
   const configuring = live.filter((op) => backend.options.get(op.option)?.when !== 'runtime');
   if (configuring.length > 0) {
     const outcome = backend.reconfigure(applied.state, applied.changed, configuring);
-    if (!outcome.ok) return errorReply(id, 'failed', outcome.message);
+    if (!outcome.ok) return refusal(id, outcome);
   }
   for (const op of live) {
     if (backend.options.get(op.option)?.when !== 'runtime') continue;
@@ -285,4 +342,10 @@ function set(backend: ControlBackend, id: RequestId, argv: readonly string[], te
     if (!outcome.ok) return errorReply(id, 'failed', `${op.option}: ${outcome.message}`);
   }
   return okReply(id, { applied: words, test: parsed.value.test });
+}
+
+function refusal(id: RequestId, o: { message: string; option?: string }): Reply {
+  return o.option === undefined
+    ? errorReply(id, 'failed', o.message)
+    : errorReply(id, 'bad-option', o.message, o.option);
 }
