@@ -1,65 +1,137 @@
 /**
- * The control socket: a Unix stream socket at `<runtimeDir>/sock`, mode 0600, speaking the
- * versioned JSON protocol of @bmx7/control (one request per line, one reply per request, event
- * frames for subscribers) and the reference's plain-text protocol for old clients. Requests are
- * bounded in size (MAX_REQUEST_BYTES) and clients in number (MAX_CLIENTS, one `busy` reply to the
- * rest); a malformed request gets an error reply and the connection stays usable.
+ * The control socket's transport: a Unix stream socket at `<runtimeDir>/sock`, mode 0600. The
+ * protocol itself (framing, requests, the reference's plain-text protocol, log streams) is
+ * @bmx7/control's session; this module only accepts connections, feeds each one's bytes to its
+ * session and writes what the session answers. It bounds the clients (MAX_CLIENTS, one `busy`
+ * reply to the rest), closes connections that stay idle (IDLE_TIMEOUT_MS without a complete frame,
+ * unless they follow the log), and survives every socket error: a client may vanish at any point.
  */
 import { chmodSync, unlinkSync } from 'node:fs';
 import net from 'node:net';
 import {
-  type ControlRequest,
-  createConnectionDecoder,
-  type EventFrame,
-  encodeFrame,
-  encodeLegacyReply,
-  errorReply,
+  busyFrame,
+  type ControlBackend,
+  type ControlSession,
+  createControlSession,
+  IDLE_TIMEOUT_MS,
   MAX_CLIENTS,
-  MAX_PENDING_EVENT_BYTES,
-  type Reply,
-  type RequestId,
 } from '@bmx7/control';
+import type { Clock } from '@bmx7/core';
+import { createLinuxClock } from './clock.js';
 
-export interface ControlConnection {
-  /** Sends an event frame to this client (dropped with a note when the client is too slow). */
-  event(frame: Omit<EventFrame, 'type' | 'sub'>): void;
-  /** Sets the subscription that events go to (undefined ends it). */
-  subscribe(sub: RequestId | undefined, cancel?: () => void): void;
-}
-
-export interface ControlHandlers {
-  request(req: ControlRequest, conn: ControlConnection): Reply | Promise<Reply>;
-  /** A reference client's words; returns the plain-text answer. */
-  legacy(words: readonly string[]): string | Promise<string>;
+export interface ControlServerInit {
+  readonly path: string;
+  readonly backend: ControlBackend;
+  /** bmx7d's version, for `hello`. */
+  readonly serverVersion: string;
+  /** Default IDLE_TIMEOUT_MS. */
+  readonly idleMs?: number;
+  /** Default MAX_CLIENTS. */
+  readonly maxClients?: number;
+  /** The idle timers' clock (default: the daemon's clock). */
+  readonly clock?: Pick<Clock, 'schedule'>;
+  /** A socket error of one connection (it is closed; the server keeps going). */
+  readonly onSocketError?: (err: Error) => void;
 }
 
 export interface ControlServer {
-  close(): Promise<void>;
+  /** Sends a log line to every session subscribed at `level` or above. */
+  log(level: number, message: string, time?: number): void;
+  /** The highest level any session follows the log at, -1 when none does. */
+  logLevel(): number;
+  /** Connections being served (not counting refused ones). */
   clients(): number;
+  close(): Promise<void>;
 }
 
-export async function startControlServer(path: string, h: ControlHandlers): Promise<ControlServer> {
+export async function startControlServer(init: ControlServerInit): Promise<ControlServer> {
+  const idleMs = init.idleMs ?? IDLE_TIMEOUT_MS;
+  const maxClients = init.maxClients ?? MAX_CLIENTS;
+  const onSocketError = init.onSocketError ?? (() => {});
+  const clock = init.clock ?? createLinuxClock();
   try {
-    unlinkSync(path); // a stale socket of a crashed run (the pid lock is held by now)
+    unlinkSync(init.path); // a stale socket of a crashed run (the pid lock is held by now)
   } catch {
     // none
   }
-  const conns = new Set<net.Socket>();
+  const sessions = new Map<net.Socket, ControlSession>();
+  let level = -1;
+  const updateLevel = (): void => {
+    level = -1;
+    for (const s of sessions.values())
+      if (!s.closed && (s.subscribed ?? -1) > level) level = s.subscribed ?? -1;
+  };
+
+  const refuse = (sock: net.Socket): void => {
+    // the client may be gone before, while or after the reply is written
+    sock.on('error', onSocketError);
+    const cancel = clock.schedule(idleMs, () => sock.destroy());
+    sock.on('close', cancel);
+    sock.end(busyFrame(), () => sock.destroy());
+  };
+
+  const serve = (sock: net.Socket): void => {
+    const session = createControlSession(
+      init.backend,
+      {
+        write(data) {
+          if (!sock.destroyed && sock.writable) sock.write(data);
+        },
+        // what was written still reaches the client; the socket is gone once it is sent
+        close: () => {
+          if (!sock.destroyed) sock.end(() => sock.destroy());
+        },
+        pending: () => sock.writableLength,
+      },
+      { serverVersion: init.serverVersion },
+    );
+    sessions.set(sock, session);
+    // idle: no complete frame for idleMs, and not following the log
+    let frames = 0;
+    let cancelIdle = (): void => {};
+    const armIdle = (): void => {
+      cancelIdle();
+      cancelIdle = clock.schedule(idleMs, () => {
+        if (session.subscribed !== undefined && !session.closed) armIdle();
+        else sock.destroy();
+      });
+    };
+    armIdle();
+    sock.on('data', (chunk: Buffer) => {
+      session.receive(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.length));
+      if (session.frames !== frames) {
+        frames = session.frames;
+        armIdle();
+        updateLevel();
+      }
+    });
+    sock.on('end', () => {
+      session.end();
+      updateLevel();
+    });
+    sock.on('error', (err) => {
+      onSocketError(err);
+      sock.destroy();
+    });
+    sock.on('close', () => {
+      cancelIdle();
+      sessions.delete(sock);
+      updateLevel();
+    });
+  };
+
   const server = net.createServer((sock) => {
-    if (conns.size >= MAX_CLIENTS) {
-      sock.end(encodeFrame(errorReply(null, 'busy', `more than ${MAX_CLIENTS} control clients`)));
-      return;
-    }
-    conns.add(sock);
-    serve(sock, h);
-    sock.on('close', () => conns.delete(sock));
+    if (sessions.size >= maxClients) refuse(sock);
+    else serve(sock);
   });
-  server.maxConnections = MAX_CLIENTS * 2;
+  // refused connections are closed at once, but a flood of them must not exhaust descriptors
+  server.maxConnections = maxClients * 2;
+  server.on('error', onSocketError);
   const old = process.umask(0o177);
   try {
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen(path, () => {
+      server.listen(init.path, () => {
         server.off('error', reject);
         resolve();
       });
@@ -67,91 +139,18 @@ export async function startControlServer(path: string, h: ControlHandlers): Prom
   } finally {
     process.umask(old);
   }
-  chmodSync(path, 0o600);
+  chmodSync(init.path, 0o600);
   return {
-    clients: () => conns.size,
+    log(l, message, time) {
+      if (l > level) return;
+      for (const s of sessions.values()) s.log(l, message, time);
+    },
+    logLevel: () => level,
+    clients: () => sessions.size,
     close: () =>
       new Promise<void>((resolve) => {
-        for (const c of conns) c.destroy();
+        for (const sock of sessions.keys()) sock.destroy();
         server.close(() => resolve());
       }),
   };
-}
-
-function serve(sock: net.Socket, h: ControlHandlers): void {
-  const decoder = createConnectionDecoder();
-  let sub: RequestId | undefined;
-  let cancelSub: (() => void) | undefined;
-  let dropped = 0;
-  // replies go out in request order even when a handler is asynchronous
-  let chain: Promise<void> = Promise.resolve();
-  const write = (s: string) => {
-    if (!sock.destroyed && sock.writable) sock.write(s);
-  };
-  const conn: ControlConnection = {
-    event(frame) {
-      if (sub === undefined) return;
-      if (sock.writableLength > MAX_PENDING_EVENT_BYTES) {
-        dropped++;
-        return;
-      }
-      if (dropped > 0) {
-        write(encodeFrame({ type: 'event', sub, event: 'dropped', message: `${dropped} events dropped` }));
-        dropped = 0;
-      }
-      write(encodeFrame({ type: 'event', sub, ...frame } as EventFrame));
-    },
-    subscribe(id, cancel) {
-      cancelSub?.();
-      sub = id;
-      cancelSub = cancel;
-    },
-  };
-  const handle = (evs: ReturnType<typeof decoder.push>) => {
-    for (const ev of evs) {
-      chain = chain.then(async () => {
-        if (sock.destroyed) return;
-        switch (ev.kind) {
-          case 'error':
-            write(encodeFrame(ev.reply));
-            break;
-          case 'request': {
-            let reply: Reply;
-            try {
-              reply = await h.request(ev.request, conn);
-            } catch (err) {
-              reply = errorReply(ev.request.id, 'internal', String(err));
-            }
-            write(encodeFrame(reply));
-            if (ev.request.op === 'quit') sock.end();
-            break;
-          }
-          case 'legacy': {
-            let text: string;
-            try {
-              text = await h.legacy(ev.words);
-            } catch (err) {
-              text = `ERROR: ${String(err)}\n`;
-            }
-            sock.end(encodeLegacyReply(text));
-            break;
-          }
-          case 'legacy-error':
-            sock.end(encodeLegacyReply(`ERROR: ${ev.message}\n`));
-            break;
-        }
-      });
-    }
-  };
-  sock.on('data', (chunk: Buffer) =>
-    handle(decoder.push(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.length))),
-  );
-  sock.on('end', () => {
-    handle(decoder.end());
-    chain = chain.then(() => {
-      if (sub === undefined) sock.end();
-    });
-  });
-  sock.on('error', () => sock.destroy());
-  sock.on('close', () => cancelSub?.());
 }

@@ -10,24 +10,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { hostname as osHostname } from 'node:os';
 import { dirname } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import {
-  applyOperations,
-  type ConfigState,
-  type ControlRequest,
-  errorReply,
-  formatResultText,
-  LIMITS,
-  OptionError,
-  okReply,
-  PROTOCOL_VERSION,
-  parameterEntries,
-  parseArgs,
-  parseCtlArgs,
-  REFERENCE_TABLES,
-  type Reply,
-  type RequestBody,
-  renderHelp,
-} from '@bmx7/control';
+import { type ConfigState, OptionError } from '@bmx7/control';
 import { createEngine, type Engine, type InterfaceInfo } from '@bmx7/core';
 import { generateRsaKey, loadNodeKey, type RsaPrivateKey, saveNodeKey } from '@bmx7/crypto';
 import {
@@ -39,15 +22,24 @@ import {
   RTMGRP_LINK,
 } from '@bmx7/netlink';
 import { createLinuxClock } from './clock.js';
+import { createDaemonBackend } from './control-backend.js';
 import { type ControlServer, startControlServer } from './control-server.js';
 import { createLinuxDatagrams } from './linux/datagrams.js';
 import { hasAddress, infoKey, interfaceInfo, readKernelView } from './linux/interfaces.js';
 import { openJournal } from './linux/journal.js';
 import { createKernel, undoEntry } from './linux/kernel.js';
 import { createDaemonLogger, type DaemonLogger } from './log.js';
-import { type DaemonSettings, daemonOptionTable, type StartArgs, settingsOf, stateFrom } from './options.js';
+import {
+  absentOptionTable,
+  type DaemonSettings,
+  daemonOptionTable,
+  type StartArgs,
+  settingsOf,
+  stateFrom,
+} from './options.js';
+import { PACKAGE_DIR, readRevision } from './revision.js';
 import { DaemonError, lockRuntimeDir } from './runtime-dir.js';
-import { tableResult } from './tables.js';
+import type { HostFacts } from './tables.js';
 
 export const VERSION = '0.1.0';
 /** How often the rtnetlink notification socket is checked (non-blocking). */
@@ -238,7 +230,8 @@ export async function startDaemon(start: StartArgs, first: DaemonSettings): Prom
     // ---------------------------------------------------------------- control
     const startedCpu = process.cpuUsage();
     const startedAt = performance.now();
-    const host = {
+    const host: HostFacts = {
+      revision: readRevision(PACKAGE_DIR),
       get devs() {
         return settings.devs.map((d) => ({ ...d, up: states.get(d.name)?.up === true }));
       },
@@ -250,8 +243,8 @@ export async function startDaemon(start: StartArgs, first: DaemonSettings): Prom
       memKb: () => Math.round(process.memoryUsage().rss / 1024),
     };
 
-    /** Adopts a new configuration state: checks it whole, then applies the differences. */
-    const adopt = (next: ConfigState): void => {
+    /** Checks a configuration state whole: the settings it gives, or an OptionError naming the option. */
+    const derive = (next: ConfigState): DaemonSettings => {
       const ns = settingsOf(next, { hostname: osHostname() });
       for (const k of [
         'runtimeDir',
@@ -266,6 +259,11 @@ export async function startDaemon(start: StartArgs, first: DaemonSettings): Prom
         if (ns[k] !== settings[k])
           throw new OptionError('init-only', `${k}: can only be set at start`, { option: k });
       }
+      return ns;
+    };
+    /** Adopts a new configuration state: checks it whole, then applies the differences. */
+    const adopt = (next: ConfigState): void => {
+      const ns = derive(next);
       state = next;
       const old = settings;
       settings = ns;
@@ -275,136 +273,31 @@ export async function startDaemon(start: StartArgs, first: DaemonSettings): Prom
       void syncInterfaces();
     };
 
-    const tableNames = (): string[] => ['status', 'interfaces', 'links', 'originators', 'keys'];
-
-    const handle = async (
-      req: ControlRequest,
-      conn: import('./control-server.js').ControlConnection,
-    ): Promise<Reply> => {
-      switch (req.op) {
-        case 'hello':
-          if (req.args.protocol !== undefined && req.args.protocol !== PROTOCOL_VERSION)
-            return errorReply(
-              req.id,
-              'unsupported-protocol',
-              `protocol ${req.args.protocol} is not supported (have ${PROTOCOL_VERSION})`,
-            );
-          return okReply(req.id, {
-            protocol: PROTOCOL_VERSION,
-            server: 'bmx7d',
-            version: VERSION,
-            limits: LIMITS,
-          });
-        case 'version': {
-          const [s] = eng.show('status');
-          return okReply(req.id, {
-            version: `bmx7d-${VERSION}`,
-            compatibility: settings.engine.compatibility ?? 21,
-            revision: '0000000',
-            nodeId: eng.nodeId,
-            nodeKey: String(s?.nodeKey ?? ''),
-            descSqn: Number(s?.descSqn ?? 0),
-            primaryIp: eng.primaryIp,
-            hostname: String(s?.name ?? ''),
-          });
-        }
-        case 'tables':
-          return okReply(req.id, { tables: tableNames() });
-        case 'show': {
-          const t = tableResult(eng, req.args.table, host);
-          if (!t)
-            return errorReply(
-              req.id,
-              'unknown-table',
-              `unknown table ${req.args.table} (have ${[...REFERENCE_TABLES.keys()].join(', ')})`,
-            );
-          return okReply(req.id, t);
-        }
-        case 'parameters':
-          return okReply(req.id, { parameters: parameterEntries(state, table) });
-        case 'get': {
-          const spec = table.get(req.args.name);
-          if (!spec)
-            return errorReply(req.id, 'bad-option', `${req.args.name}: unknown option`, req.args.name);
-          return okReply(req.id, { parameters: parameterEntries(state, table, spec.name) });
-        }
-        case 'set': {
-          const r = parseArgs(req.args.argv, table, { context: 'runtime' });
-          if (!r.ok) return errorReply(req.id, 'bad-option', r.error.message, r.error.option);
-          const changes = r.value.ops.filter((o) => o.op !== 'flag');
-          const actions = r.value.ops.filter((o) => o.op === 'flag' && o.option !== 'test');
-          const a = applyOperations(state, changes, table);
-          if (!a.ok) return errorReply(req.id, 'bad-option', a.error.message, a.error.option);
-          const test = req.args.test === true || r.value.test;
-          try {
-            const ns = settingsOf(a.state, { hostname: osHostname() });
-            void ns;
-            if (!test) {
-              adopt(a.state);
-              for (const op of actions) {
-                if (op.option === 'descUpdate') eng.descUpdate();
-                else if (op.option === 'flushAll') eng.descUpdate();
-              }
-            }
-          } catch (e) {
-            if (e instanceof OptionError) return errorReply(req.id, 'bad-option', e.message, e.option);
-            throw e;
-          }
-          for (const op of r.value.ops)
-            logger.log(3, test ? 'checked' : 'applied', { option: op.option, op: op.op, value: op.value });
-          return okReply(req.id, {
-            applied: r.value.ops.map((o) => [o.option, o.op, String(o.value ?? '')]),
-            test,
-          });
-        }
-        case 'descriptions':
-          return okReply(req.id, {
-            descriptions: eng
-              .nodes()
-              .filter((n) => req.args.name === undefined || n.name === req.args.name)
-              .map((n) => ({ ...n })),
-          });
-        case 'help':
-          return okReply(req.id, {
-            text: renderHelp(table, {
-              verbose: req.args.verbose === true,
-              ...(req.args.relevance === undefined ? {} : { relevance: req.args.relevance }),
-            }),
-          });
-        case 'subscribe': {
-          const id = req.id;
-          const t0 = performance.now();
-          const cancel = logger.subscribe(req.args.level, (level, line) =>
-            conn.event({ event: 'log', level, message: line, time: Math.round(performance.now() - t0) }),
-          );
-          conn.subscribe(id, cancel);
-          return okReply(req.id, { level: req.args.level });
-        }
-        case 'unsubscribe':
-          conn.subscribe(undefined);
-          return okReply(req.id, {});
-        case 'quit':
-          return okReply(req.id, {});
-      }
-    };
-
-    const legacy = async (words: readonly string[]): Promise<string> => {
-      const inv = parseCtlArgs(['-c', ...words]);
-      if (inv.kind !== 'request') return inv.kind === 'usage-error' ? `ERROR: ${inv.message}\n` : '';
-      let out = '';
-      let n = 0;
-      const noop = { event() {}, subscribe() {} };
-      for (const body of inv.requests) {
-        if (body.op === 'subscribe') continue;
-        const reply = await handle({ id: ++n, ...body } as ControlRequest, noop);
-        out += reply.ok
-          ? formatResultText(body as RequestBody, reply.result)
-          : `ERROR: ${reply.error.message}\n`;
-      }
-      return out;
-    };
-
-    const server: ControlServer = await startControlServer(rd.socketPath, { request: handle, legacy });
+    // one implementation of the control protocol: @bmx7/control's session over this backend
+    const backend = createDaemonBackend({
+      engine: eng,
+      options: table,
+      absent: absentOptionTable(),
+      host,
+      logger,
+      version: `bmx7d-${VERSION}`,
+      revision: host.revision,
+      config: () => state,
+      check: (next) => void derive(next),
+      adopt,
+      compatibility: () => settings.engine.compatibility ?? 21,
+    });
+    const server: ControlServer = await startControlServer({
+      path: rd.socketPath,
+      backend,
+      serverVersion: VERSION,
+      onSocketError: (err) => logger.log(4, 'control connection error', { error: err.message }),
+    });
+    // log subscribers get the daemon's lines, up to the highest level any of them asked for
+    const unsubscribeLog = logger.subscribe(
+      () => server.logLevel(),
+      (level, line) => server.log(level, line, Math.round(performance.now() - startedAt)),
+    );
     logger.log(0, 'control socket open', { path: rd.socketPath });
 
     // ---------------------------------------------------------------- stop
@@ -422,6 +315,7 @@ export async function startDaemon(start: StartArgs, first: DaemonSettings): Prom
       eng.stop();
       datagrams.closeAll();
       kernel.restoreAll();
+      unsubscribeLog();
       await server.close();
       netlink.close();
       rd.release();

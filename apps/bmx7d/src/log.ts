@@ -9,8 +9,11 @@ import type { Logger, LogLevel } from '@bmx7/core';
 export interface DaemonLogger extends Logger {
   /** Current stderr level. */
   level: number;
-  /** Receives every line up to `level`; returns an unsubscribe function. */
-  subscribe(level: number, sink: (level: number, line: string) => void): () => void;
+  /**
+   * Receives every line up to `level`, a number or a function asked at each line (the control
+   * server's highest subscribed level, -1 for none); returns an unsubscribe function.
+   */
+  subscribe(level: number | (() => number), sink: (level: number, line: string) => void): () => void;
 }
 
 const LEVEL_NAMES: Record<number, string> = { 0: 'SYS', 1: 'ERR', 2: 'WARN', 3: 'CHANGE', 4: 'VERB' };
@@ -36,20 +39,21 @@ export function createDaemonLogger(
   write: (line: string) => void = (l) => process.stderr.write(`${l}\n`),
   now: () => number = () => Date.now(),
 ): DaemonLogger {
-  const subs = new Set<{ level: number; sink: (level: number, line: string) => void }>();
+  const subs = new Set<{ level: () => number; sink: (level: number, line: string) => void }>();
   const started = now();
   const logger: DaemonLogger = {
     level,
     log(l: LogLevel, msg, fields) {
-      const needed = l <= logger.level || [...subs].some((s) => l <= s.level);
+      let needed = l <= logger.level;
+      for (const s of subs) if (!needed && l <= s.level()) needed = true;
       if (!needed) return;
       const t = ((now() - started) / 1000).toFixed(3).padStart(9);
       const line = `${t} ${formatLine(l, msg, fields)}`;
       if (l <= logger.level) write(line);
-      for (const s of subs) if (l <= s.level) s.sink(l, line);
+      for (const s of subs) if (l <= s.level()) s.sink(l, line);
     },
     subscribe(lv, sink) {
-      const s = { level: lv, sink };
+      const s = { level: typeof lv === 'number' ? () => lv : lv, sink };
       subs.add(s);
       return () => subs.delete(s);
     },

@@ -114,6 +114,35 @@ describe('bmx7d options', () => {
     ).toMatch(/\/c: line 2: linkWindow/);
   });
 
+  it("options of the reference's tun plugin are refused, naming the option and the plugin", () => {
+    const notLoaded = /^(?:\/c: line \d+: )?(\w+): the tun plugin providing this option is not loaded$/;
+    for (const argv of [
+      ['tunDev=tun1', '/tun6Address=fd00::1/64'],
+      ['tunIn=net6', '/network=fd00:1::/64'],
+      ['tunOut=inet', '/network=0.0.0.0/0'],
+      ['tunOutTimeout=1000'],
+      ['tunRealSrc=1'],
+      ['tunMtu=1400'],
+      ['dev=eth1', 'tunDevName=X8'],
+      ['proactiveTunRoutes=0'],
+    ]) {
+      const e = optionError(() => settings(argv));
+      const name = (argv.find((w) => w.startsWith('tun') || w.startsWith('proactive')) as string).split(
+        '=',
+      )[0];
+      expect(e.message).toMatch(notLoaded);
+      expect(e.option).toBe(name);
+    }
+    const inFile = optionError(() =>
+      settings(['--config', '/c'], { '/c': 'dev=eth1\ntunOut=v6\n  /network=::/0\n' }),
+    );
+    expect(inFile.message).toBe('/c: line 2: tunOut: the tun plugin providing this option is not loaded');
+    expect(inFile.option).toBe('tunOut');
+    expect(optionError(() => settings(['plugin=bmx7_tun.so'])).message).toMatch(
+      /^plugin: bmx7_tun\.so is not available in bmx7d/,
+    );
+  });
+
   it('the daemon exits with status 2 and one line before touching anything', () => {
     const dir = mkdtempSync(join(tmpdir(), 'bmx7d-opt-'));
     onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
@@ -133,6 +162,28 @@ describe('bmx7d options', () => {
     expect(r.status).toBe(2);
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
     expect(r.stderr).toMatch(/^bmx7d: .*linkWindow.*out of range/);
+    expect(readdirSync(dir)).toEqual([]);
+  });
+
+  it('a tunnel option ends the daemon with status 2 and one line naming it, before touching anything', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'bmx7d-opt-'));
+    onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
+    const r = spawnSync(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        '--conditions=@bmx7/source',
+        MAIN,
+        `runtimeDir=${dir}/run`,
+        'dev=eth1',
+        'tunOut=inet',
+        '/network=0.0.0.0/0',
+      ],
+      { encoding: 'utf8', timeout: 20_000 },
+    );
+    expect(r.status).toBe(2);
+    expect(r.stderr).toBe('bmx7d: tunOut: the tun plugin providing this option is not loaded\n');
     expect(readdirSync(dir)).toEqual([]);
   });
 });

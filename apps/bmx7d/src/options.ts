@@ -6,9 +6,14 @@
  *
  * Defaults that differ from the reference's (same names, bmx7d's own paths):
  *   runtimeDir /run/bmx7d, nodeRsaKey /keyPath /etc/bmx7d/rsa.der, descSqnPath /etc/bmx7d/descSqn.
+ *
+ * Options of the reference's plugins that bmx7d does not have (the tun plugin's tunDev, tunIn,
+ * tunOut, …) are not in the table: they are refused, on the command line, in the config file and
+ * at runtime, with one line naming the option and the plugin (never accepted and ignored).
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import {
+  absentPluginError,
   applyOperations,
   CONTROL_OPTIONS,
   CORE_OPTIONS,
@@ -52,10 +57,22 @@ function withOwnDefaults(specs: readonly OptionSpec[]): OptionSpec[] {
 }
 
 let table: OptionTable | undefined;
-/** The option table of bmx7d (control, core and tun options, bmx7d's default paths). */
+/** The option table of bmx7d (control and core options, bmx7d's default paths). */
 export function daemonOptionTable(): OptionTable {
-  table ??= createOptionTable(withOwnDefaults(CONTROL_OPTIONS), withOwnDefaults(CORE_OPTIONS), TUN_OPTIONS);
+  table ??= createOptionTable(withOwnDefaults(CONTROL_OPTIONS), withOwnDefaults(CORE_OPTIONS));
   return table;
+}
+
+let absent: OptionTable | undefined;
+/** Options of the reference's plugins that bmx7d has not loaded (today: all of the tun plugin's). */
+export function absentOptionTable(): OptionTable {
+  absent ??= createOptionTable(TUN_OPTIONS);
+  return absent;
+}
+
+/** An option error, told as "not loaded" when a plugin bmx7d lacks provides the option. */
+function explain(e: OptionError): OptionError {
+  return absentPluginError(e, absentOptionTable()) ?? e;
 }
 
 /** One configured interface (`dev=eth1 /rateMax=100M /channel=0`). */
@@ -110,7 +127,7 @@ export function parseStartArgs(argv: readonly string[], readFile = readText): St
   }
   const t = daemonOptionTable();
   const r = parseArgs(words, t, { context: 'init' });
-  if (!r.ok) throw r.error;
+  if (!r.ok) throw explain(r.error);
   for (const op of r.value.ops) {
     if (op.op === 'flag' && op.option !== 'test')
       throw new OptionError(
@@ -147,8 +164,10 @@ export function stateFrom(
       );
     }
     const c = parseConfig(text, t);
-    if (!c.ok)
-      throw new OptionError(c.error.code, `${configFile}: ${c.error.message}`, { option: c.error.option });
+    if (!c.ok) {
+      const e = explain(c.error);
+      throw new OptionError(e.code, `${configFile}: ${e.message}`, { option: e.option });
+    }
     const a = applyOperations(state, c.value.ops, t);
     if (!a.ok)
       throw new OptionError(a.error.code, `${configFile}: ${a.error.message}`, { option: a.error.option });
@@ -228,6 +247,19 @@ export function settingsOf(
       const channel = ch.channel !== undefined ? Number(ch.channel) : wlan ? 255 : 0;
       devs.push({ name, rateMax, channel });
     }
+  }
+
+  // bmx7d's modules are built in; a plugin to load is one it does not have
+  const plugins = state.get('plugin');
+  if (plugins?.kind === 'multi' && plugins.instances.size > 0) {
+    const [name] = plugins.instances.keys();
+    throw new OptionError(
+      'bad-value',
+      `plugin: ${name} is not available in bmx7d (no plugin can be loaded)`,
+      {
+        option: 'plugin',
+      },
+    );
   }
 
   const prefix = String(value('ipAutoPrefix'));

@@ -1,16 +1,20 @@
 /**
- * The engine's show rows shaped into the reference's tables (bmx7-wire 5.3, fixtures/bmx7-ref/
- * show-tables.txt): formats the reference uses for cells the engine gives as plain numbers
- * (uptime, nodes), the own node as the first originator, and the host's figures (cpu, mem).
+ * The engine's show rows shaped into the reference's tables (docs/protocol.md §5.3): formats the
+ * reference uses for cells the engine gives as plain numbers (uptime, nodes), the own node as the
+ * first originator, and the host's figures (cpu, mem, the source revision).
  */
 import { formatUptime, REFERENCE_TABLES, type Row, type TableResult } from '@bmx7/control';
 import { type Engine, UMETRIC_MAX } from '@bmx7/core';
+import { UNKNOWN_REVISION } from './revision.js';
 
-export const REVISION = '0000000';
 /** The metric of the own node, as the reference prints it ("257G"). */
 const OWN_METRIC = Number(UMETRIC_MAX);
+/** The compatibility version of a node whose description did not say (the one BMX7 speaks). */
+const DEFAULT_CV = 21;
 
 export interface HostFacts {
+  /** The source revision (revision.ts), seven hex digits. */
+  revision: string;
   devs: { name: string; up: boolean; rateMax: bigint; channel: number }[];
   cpuPercent(): number;
   memKb(): number;
@@ -21,19 +25,18 @@ export function tableRows(engine: Engine, table: string, host: HostFacts): Row[]
     case 'status': {
       const [r] = engine.show('status');
       if (!r) return [];
-      const nodes = Number(r.nodes ?? 1);
       return [
         {
           ...r,
           nodeId: engine.nodeId,
-          revision: REVISION,
+          revision: host.revision,
           version: 'bmx7d',
           tun6Address: null,
           tun4Address: null,
           uptime: formatUptime(Number(r.uptime ?? 0)),
           cpu: host.cpuPercent().toFixed(1),
           mem: `${host.memKb()}K`,
-          nodes: `${nodes}/${nodes}`,
+          nodes: nodesCell(engine),
         },
       ];
     }
@@ -67,8 +70,8 @@ export function tableRows(engine: Engine, table: string, host: HostFacts): Row[]
         lastDesc: s?.lastDesc ?? null,
         descSize: s?.descSize ?? null,
         lastRef: 0,
-        cv: s?.cv ?? 21,
-        revision: REVISION,
+        cv: s?.cv ?? DEFAULT_CV,
+        revision: host.revision,
         primaryIp: engine.primaryIp,
         dev: null,
         nbShortId: null,
@@ -85,9 +88,11 @@ export function tableRows(engine: Engine, table: string, host: HostFacts): Row[]
         ...engine.show('originators').map((r) => {
           const nb = links.find((l) => l.nbLocalIp === r.nbLocalIp && l.dev === r.dev);
           return {
-            cv: 21,
-            revision: REVISION,
+            // another node's revision is known only from its INFO TLV (docs/protocol.md §4.8), when
+            // the engine reads it; until then it shows as the reference shows an unknown one
+            revision: UNKNOWN_REVISION,
             ...r,
+            cv: r.cv ?? DEFAULT_CV,
             dev: r.dev === '---' ? null : r.dev,
             nbShortId: nb ? nb.shortId : null,
             nbName: nb ? nb.name : null,
@@ -104,6 +109,18 @@ export function tableRows(engine: Engine, table: string, host: HostFacts): Row[]
       return engine.show(table);
     }
   }
+}
+
+/**
+ * The status `nodes` cell as the reference prints it (docs/protocol.md §5.3): nodes with a
+ * description (the originators, this one included) / nodes whose key is known (every key state,
+ * this node included), e.g. `3/3`, or `2/5` while three keys are still unresolved.
+ */
+export function nodesCell(engine: Engine): string {
+  const originators = engine.show('originators').length + 1;
+  const keys = engine.show('keys');
+  const self = keys.some((k) => String(k.nodeId).toLowerCase() === engine.nodeId.toLowerCase());
+  return `${originators}/${Math.max(originators, keys.length + (self ? 0 : 1))}`;
 }
 
 /** A table as the control protocol returns it; undefined for an unknown table. */
