@@ -5,6 +5,7 @@ import {
   ip6FromString,
   ip6ToString,
   readCapture,
+  TLV_TYPE,
   udp6Datagrams,
 } from '@bmx7/codec';
 import { createDhmKey, createOgmChain, generateRsaKey, primaryAddress } from '@bmx7/crypto';
@@ -18,7 +19,6 @@ import {
   encodeMetricTlv,
   parseDescription,
   resolveDescription,
-  TLV,
 } from './descriptions.js';
 import { hex } from './hex.js';
 import { DEFAULT_METRIC_PARAMS } from './metrics.js';
@@ -29,16 +29,16 @@ describe('own description (bmx7-wire 4.5)', () => {
     const dhm = createDhmKey(17);
     const chain = createOgmChain({ nodeId: key.id, descSqn: 111, range: 6000 });
     const bodies = new Map<number, Uint8Array>([
-      [TLV.RSA_LINK_PUBKEY, generateRsaKey(4).publicContent],
-      [TLV.DHM_LINK_PUBKEY, encodeTlvBody({ type: 6, keyType: 17, gx: dhm.publicValue })],
-      [TLV.METRIC, encodeMetricTlv(DEFAULT_METRIC_PARAMS)],
-      [TLV.LLIP, encodeTlvBody({ type: 14, addresses: [ip6FromString('fe80::1877:10ff:fe3d:bfb0')] })],
+      [TLV_TYPE.RSA_LINK_PUBKEY, generateRsaKey(4).publicContent],
+      [TLV_TYPE.DHM_LINK_PUBKEY, encodeTlvBody({ type: 6, keyType: 17, gx: dhm.publicValue })],
+      [TLV_TYPE.METRIC, encodeMetricTlv(DEFAULT_METRIC_PARAMS)],
+      [TLV_TYPE.LLIP, encodeTlvBody({ type: 14, addresses: [ip6FromString('fe80::1877:10ff:fe3d:bfb0')] })],
       [
-        TLV.HNA6,
+        TLV_TYPE.HNA6,
         encodeTlvBody({ type: 15, entries: [{ prefixLen: 128, flags: 0, address: primaryAddress(key.id) }] }),
       ],
       [
-        TLV.INFO,
+        TLV_TYPE.INFO,
         encodeTlvBody({
           type: 28,
           infoType: 0,

@@ -15,6 +15,7 @@ import {
   fillDescriptionSignature,
   type Hna6Entry,
   type MetricTlv,
+  TLV_TYPE,
   type TlvValue,
 } from '@bmx7/codec';
 import { descriptionHash, type RsaPrivateKey, signDescription, verifyDescription } from '@bmx7/crypto';
@@ -22,21 +23,6 @@ import { type ContentItem, type ContentStore, prepareRef, resolveRef } from './c
 import { umetricFromFm16, umetricToFm16 } from './fm16.js';
 import { hex } from './hex.js';
 import { DEFAULT_METRIC_PARAMS, type MetricParams } from './metrics.js';
-
-export const TLV = {
-  CONTENT_HASH: 0,
-  NODE_PUBKEY: 1,
-  DSC_SIGNATURE: 2,
-  VERSION: 3,
-  RSA_LINK_PUBKEY: 5,
-  DHM_LINK_PUBKEY: 6,
-  SUPPORTS: 9,
-  TRUSTS: 10,
-  METRIC: 13,
-  LLIP: 14,
-  HNA6: 15,
-  INFO: 28,
-} as const;
 
 export interface OwnDescriptionInput {
   nodeKey: RsaPrivateKey;
@@ -67,10 +53,10 @@ export function buildOwnDescription(d: OwnDescriptionInput): BuiltDescription {
     contents.push(...p.items);
     virtLength += p.virtLength;
     virtContents += p.virtContents;
-    return { type: TLV.CONTENT_HASH, ref: p.ref } as ContentRefTlv;
+    return { type: TLV_TYPE.CONTENT_HASH, ref: p.ref } as ContentRefTlv;
   };
   const pub = d.nodeKey.publicContent;
-  const first = refTlv(TLV.NODE_PUBKEY, pub)!;
+  const first = refTlv(TLV_TYPE.NODE_PUBKEY, pub)!;
   const rest: DescTlv[] = [];
   for (const type of [...d.bodies.keys()].sort((a, b) => a - b)) {
     const body = d.bodies.get(type)!;
@@ -85,9 +71,9 @@ export function buildOwnDescription(d: OwnDescriptionInput): BuiltDescription {
   const sigLen = pub.length - 1;
   const tlvs: DescTlv[] = [
     first,
-    { type: TLV.DSC_SIGNATURE, keyType: d.nodeKey.type, signature: new Uint8Array(sigLen) },
+    { type: TLV_TYPE.DSC_SIGNATURE, keyType: d.nodeKey.type, signature: new Uint8Array(sigLen) },
     {
-      type: TLV.VERSION,
+      type: TLV_TYPE.VERSION,
       cv: d.compatibility,
       capabilities: 0x02, // 4.5/6: the reference's byte-swap artefact
       bootSqn: d.bootSqn,
@@ -114,6 +100,8 @@ export interface ParsedDescription {
   nodeId: Uint8Array;
   descSqn: number;
   bootSqn: number;
+  /** The compatibility version it was made for (VERSION TLV, §4.5). */
+  compatibility: number;
   ogmSqnRange: number;
   anchor: Uint8Array;
   /** Content references (excluding the node key) to resolve. */
@@ -164,7 +152,7 @@ export function parseDescription(
   const inline = new Map<number, Uint8Array>();
   for (let i = 3; i < d.tlvs.length; i++) {
     const t = d.tlvs[i]!;
-    if (t.type === TLV.CONTENT_HASH) refs.push((t as unknown as ContentRefTlv).ref);
+    if (t.type === TLV_TYPE.CONTENT_HASH) refs.push((t as unknown as ContentRefTlv).ref);
     else inline.set(t.type, bytes.slice(t.offset + 2, t.offset + t.length));
   }
   const anchor = new Uint8Array(28);
@@ -180,6 +168,7 @@ export function parseDescription(
       nodeId: d.nodeId,
       descSqn: d.version.descSqn,
       bootSqn: d.version.bootSqn,
+      compatibility: d.version.cv,
       ogmSqnRange: d.version.ogmSqnRange,
       anchor,
       refs,
@@ -260,7 +249,7 @@ export function encodeMetricTlv(p: MetricParams): Uint8Array {
   const pi = [...p.interference];
   while (pi.length < 4) pi.push({ channelDistance: 0, hopDistance: 0, independence: 0 });
   return encodeTlvBody({
-    type: TLV.METRIC,
+    type: TLV_TYPE.METRIC,
     fmetricMin: umetricToFm16(p.pathMetricMin),
     reserved0: 0,
     algo: p.algo,
@@ -307,7 +296,7 @@ export function descriptionFacts(
     const r = decodeTlvBody(type, b);
     return r.ok ? (r.value as T) : null;
   };
-  const llip = get<Extract<TlvValue, { type: 14 }>>(TLV.LLIP);
+  const llip = get<Extract<TlvValue, { type: typeof TLV_TYPE.LLIP }>>(TLV_TYPE.LLIP);
   if (llip === null) return { ok: false, reason: 'LLIP' };
   const llips: string[] = [];
   for (const a of llip?.addresses ?? []) {
@@ -315,7 +304,7 @@ export function descriptionFacts(
     llips.push(ip6ToString(a));
   }
   if (llips.length > 255) return { ok: false, reason: 'LLIP count' };
-  const hnaT = get<Extract<TlvValue, { type: 15 }>>(TLV.HNA6);
+  const hnaT = get<Extract<TlvValue, { type: typeof TLV_TYPE.HNA6 }>>(TLV_TYPE.HNA6);
   if (hnaT === null) return { ok: false, reason: 'HNA6' };
   const hna: Hna6Entry[] = [];
   const seen = new Set<string>();
@@ -333,21 +322,21 @@ export function descriptionFacts(
     hna.push(e);
   }
   let metric: MetricParams = { ...DEFAULT_METRIC_PARAMS };
-  const m = get<MetricTlv>(TLV.METRIC);
+  const m = get<MetricTlv>(TLV_TYPE.METRIC);
   if (m === null) return { ok: false, reason: 'METRIC' };
   if (m) {
     const mp = metricFromTlv(m);
     if (!mp) return { ok: false, reason: 'METRIC range' };
     metric = mp;
   }
-  const rsa = get<Extract<TlvValue, { type: 5 }>>(TLV.RSA_LINK_PUBKEY);
-  const rsaLinkKey = rsa ? bodies.get(TLV.RSA_LINK_PUBKEY) : undefined;
-  const dhm = get<Extract<TlvValue, { type: 6 }>>(TLV.DHM_LINK_PUBKEY);
+  const rsa = get<Extract<TlvValue, { type: typeof TLV_TYPE.RSA_LINK_PUBKEY }>>(TLV_TYPE.RSA_LINK_PUBKEY);
+  const rsaLinkKey = rsa ? bodies.get(TLV_TYPE.RSA_LINK_PUBKEY) : undefined;
+  const dhm = get<Extract<TlvValue, { type: typeof TLV_TYPE.DHM_LINK_PUBKEY }>>(TLV_TYPE.DHM_LINK_PUBKEY);
   const trustSet = (type: number) => {
-    const t = get<Extract<TlvValue, { type: 9 | 10 }>>(type);
+    const t = get<Extract<TlvValue, { type: typeof TLV_TYPE.SUPPORTS | typeof TLV_TYPE.TRUSTS }>>(type);
     return t ? new Map(t.entries.map((e) => [hex(e.nodeId), e.level] as const)) : undefined;
   };
-  const info = get<Extract<TlvValue, { type: 28 }>>(TLV.INFO);
+  const info = get<Extract<TlvValue, { type: typeof TLV_TYPE.INFO }>>(TLV_TYPE.INFO);
   return {
     ok: true,
     value: {
@@ -356,8 +345,8 @@ export function descriptionFacts(
       metric,
       rsaLinkKey,
       dhmKey: dhm ? { type: dhm.keyType, gx: dhm.gx } : undefined,
-      trusts: trustSet(TLV.TRUSTS),
-      supports: trustSet(TLV.SUPPORTS),
+      trusts: trustSet(TLV_TYPE.TRUSTS),
+      supports: trustSet(TLV_TYPE.SUPPORTS),
       name: info?.name ?? '',
     },
   };

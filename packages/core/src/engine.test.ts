@@ -70,16 +70,16 @@ describe('plugin API', () => {
     // type 30 is free for extensions (bmx7-wire 4.13)
     a.engine.use({
       name: 'sender',
-      attach: (host) => host.registerTlv(30, () => new TextEncoder().encode('hello from a plugin')),
+      attach: (host) =>
+        host.registerTlv(30, { produce: () => new TextEncoder().encode('hello from a plugin') }),
     });
     b.engine.use({
       name: 'receiver',
       attach: (host) => {
-        host.registerTlv(
-          30,
-          () => undefined,
-          (node, body) => got.push({ from: node.name, body: body && new TextDecoder().decode(body) }),
-        );
+        host.registerTlv(30, {
+          consume: (node, body) =>
+            got.push({ from: node.name, body: body && new TextDecoder().decode(body) }),
+        });
         host.on((e) => events.push(e.type));
         host.registerTable('greetings', () => got.map((g) => ({ from: g.from, body: g.body ?? '' })));
       },

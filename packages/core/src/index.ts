@@ -7,12 +7,20 @@ export {
   creditMatrix,
   parseCreditAcronym,
 } from './credits.js';
-export { createEngine, type Engine, type EngineCounters, KEY_STATE, type KeyState } from './engine.js';
+export { createEngine, type Engine, type EngineComponentsWithFiles } from './engine.js';
 export { IidRepo } from './iids.js';
 export * from './links.js';
 export * from './metrics.js';
 export * from './ogms.js';
 export type * from './plugin.js';
+export {
+  CORE_TABLES,
+  CORE_TLV_TYPES,
+  type FilesPort,
+  PluginError,
+  type PluginErrorCode,
+} from './plugin-host.js';
 export type * from './ports.js';
 export { RouteExport } from './routes.js';
 export * from './selection.js';
+export { type EngineCounters, KEY_STATE, type KeyState } from './state.js';

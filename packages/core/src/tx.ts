@@ -8,6 +8,7 @@ import {
   type DescReqFrame,
   encodeFrame,
   encodePacketLayout,
+  FRAME_TYPE,
   type Frame,
   fillSignatureMessages,
   type HelloReply,
@@ -153,32 +154,39 @@ export function mergeFrames(items: Array<{ task: TxTask; msg: TaskMessage }>): F
       const part = m.msgs.slice(i, i + per);
       const dest = m.group ?? new Uint8Array(28);
       switch (m.type) {
-        case 13:
-          frames.push({ type: 13, replies: part.map((x) => (x as { msg: HelloReply }).msg) });
-          break;
-        case 19:
-          frames.push({ type: 19, advs: part.map((x) => (x as { msg: IidAdv }).msg) });
-          break;
-        case 27:
+        case FRAME_TYPE.HELLO_REPLY_DHASH:
           frames.push({
-            type: 27,
+            type: FRAME_TYPE.HELLO_REPLY_DHASH,
+            replies: part.map((x) => (x as { msg: HelloReply }).msg),
+          });
+          break;
+        case FRAME_TYPE.IID_ADV:
+          frames.push({ type: FRAME_TYPE.IID_ADV, advs: part.map((x) => (x as { msg: IidAdv }).msg) });
+          break;
+        case FRAME_TYPE.OGM_REQ:
+          frames.push({
+            type: FRAME_TYPE.OGM_REQ,
             dest,
             aggSqns: part.map((x) => (x as { sqn: number }).sqn),
           } as OgmReqFrame);
           break;
-        case 28:
-          frames.push({ type: 28, dest, iids: part.map((x) => (x as { iid: number }).iid) } as IidReqFrame);
-          break;
-        case 29:
+        case FRAME_TYPE.IID_REQ:
           frames.push({
-            type: 29,
+            type: FRAME_TYPE.IID_REQ,
+            dest,
+            iids: part.map((x) => (x as { iid: number }).iid),
+          } as IidReqFrame);
+          break;
+        case FRAME_TYPE.DESC_REQ:
+          frames.push({
+            type: FRAME_TYPE.DESC_REQ,
             dest,
             nodeIds: part.map((x) => (x as { id: Uint8Array }).id),
           } as DescReqFrame);
           break;
-        case 30:
+        case FRAME_TYPE.CONTENT_REQ:
           frames.push({
-            type: 30,
+            type: FRAME_TYPE.CONTENT_REQ,
             dest,
             hashes: part.map((x) => (x as { hash: Uint8Array }).hash),
           } as ContentReqFrame);
@@ -228,13 +236,13 @@ export function packPackets(nodeId: Uint8Array, frames: Frame[], sp: SignParams)
   flushUnsigned();
   if (!signed.length) return packets;
   const sigFrame: SignatureFrame = {
-    type: 8,
+    type: FRAME_TYPE.SIGNATURE_ADV,
     descSqn: sp.descSqn,
     burstSqn: sp.burstSqn,
     devIdx: sp.devIdx,
     messages: sp.reserve.map((r) => ({ keyType: r.keyType, signature: new Uint8Array(r.length) })),
   };
-  const aggFrame: Frame = { type: 9, max: sp.aggMax, size: sp.aggSize };
+  const aggFrame: Frame = { type: FRAME_TYPE.OGM_AGG_SQN_ADV, max: sp.aggMax, size: sp.aggSize };
   const base = encodeFrame(sigFrame).length + encodeFrame(aggFrame).length;
   const flushSigned = () => {
     if (!cur.length) return;

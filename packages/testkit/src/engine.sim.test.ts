@@ -144,17 +144,17 @@ describe('core engine in the simulator', () => {
         if (name === 'n0')
           inst.engine.use({
             name: 'x',
-            attach: (h) => h.registerTlv(30, () => new TextEncoder().encode('from n0')),
+            attach: (h) => h.registerTlv(30, { produce: () => new TextEncoder().encode('from n0') }),
           });
         if (name === 'n2')
           inst.engine.use({
             name: 'x',
             attach: (h) =>
-              h.registerTlv(
-                30,
-                () => undefined,
-                (node, body) => body && got.push(`${node.name}: ${new TextDecoder().decode(body)}`),
-              ),
+              h.registerTlv(30, {
+                consume: (node, body) => {
+                  if (body) got.push(`${node.name}: ${new TextDecoder().decode(body)}`);
+                },
+              }),
           });
         return inst;
       },
