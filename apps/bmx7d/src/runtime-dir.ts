@@ -1,10 +1,12 @@
 /**
  * The runtime directory: `pid` (the lock that refuses a second daemon), `sock` (the control
  * socket, mode 0600) and `journal` (linux/journal.ts). The lock is the pid file, created
- * exclusively; a pid file whose process is gone is a crashed run's and is taken over.
+ * exclusively; a pid file whose process is gone is a crashed run's and is taken over. Directories
+ * the daemon created are removed again on release when they are empty (a start that fails leaves
+ * nothing behind; a journal left after a crash keeps its directory).
  */
-import { closeSync, mkdirSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
-import { join } from 'node:path';
+import { closeSync, mkdirSync, openSync, readFileSync, rmdirSync, unlinkSync, writeSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 
 export class DaemonError extends Error {
   override readonly name = 'DaemonError';
@@ -35,9 +37,49 @@ function alive(pid: number): boolean {
   }
 }
 
-export function lockRuntimeDir(dir: string): RuntimeDir {
+/**
+ * Creates `dir` and its missing parents; returns the directories it created, outermost first.
+ * Node's own `recursive` mkdir reports a read-only file system as ENOENT; this reports the error
+ * of the directory that could not be made (EROFS, EACCES, ENOTDIR …).
+ */
+export function makeDirs(dir: string, mode: number, mkdir = mkdirSync): string[] {
+  const path = resolve(dir);
   try {
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    mkdir(path, { mode });
+    return [path];
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST') return [];
+    if (code !== 'ENOENT' || dirname(path) === path) throw e;
+  }
+  const created = makeDirs(dirname(path), mode, mkdir);
+  try {
+    mkdir(path, { mode });
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') {
+      removeEmpty(created);
+      throw e;
+    }
+    return created;
+  }
+  return [...created, path];
+}
+
+/** Removes directories, innermost first, as long as they are empty. */
+function removeEmpty(dirs: readonly string[]): void {
+  for (const d of [...dirs].reverse()) {
+    try {
+      rmdirSync(d);
+    } catch {
+      return; // not empty (a journal after a crash), or gone
+    }
+  }
+}
+
+export function lockRuntimeDir(dir: string): RuntimeDir {
+  let created: string[];
+  try {
+    created = makeDirs(dir, 0o700);
   } catch (e) {
     throw new DaemonError(
       'ERR_RUNTIME_DIR',
@@ -57,6 +99,7 @@ export function lockRuntimeDir(dir: string): RuntimeDir {
       break;
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST' || attempt > 3) {
+        removeEmpty(created);
         throw new DaemonError(
           'ERR_RUNTIME_DIR',
           `runtimeDir: cannot create ${pidPath} (${(e as NodeJS.ErrnoException).code})`,
@@ -72,6 +115,7 @@ export function lockRuntimeDir(dir: string): RuntimeDir {
         // removed meanwhile
       }
       if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && alive(pid)) {
+        removeEmpty(created);
         throw new DaemonError('ERR_ALREADY_RUNNING', `another bmx7d (pid ${pid}) runs on runtimeDir ${dir}`);
       }
       crashed = true;
@@ -95,6 +139,7 @@ export function lockRuntimeDir(dir: string): RuntimeDir {
           // gone already
         }
       }
+      removeEmpty(created);
     },
   };
 }
