@@ -6,15 +6,20 @@ import {
   decodeAddrMsg,
   encodeAddrMsg,
   IFA_F_NODAD,
+  RT_SCOPE_LINK,
   RTM_NEWADDR,
   rtnlGetAddrs,
   rtnlNewAddr,
 } from './rtnl-addr.js';
 import { AF_INET6 } from './rtnl-ip.js';
 import {
+  canonicalPrefix,
   decodeRouteMsg,
   encodeRouteMsg,
+  RT_SCOPE_NOWHERE,
   RTM_NEWROUTE,
+  RTN_UNICAST,
+  RTN_UNREACHABLE,
   RTPROT_STATIC,
   rtnlDelRoute,
   rtnlGetRoutes,
@@ -27,6 +32,7 @@ import {
   RTM_NEWRULE,
   rtnlDelRule,
   rtnlGetRules,
+  ruleMatches,
 } from './rtnl-rule.js';
 
 const route = {
@@ -52,6 +58,51 @@ describe('rtnetlink routes, addresses and rules', () => {
     });
   });
 
+  it('IPv4 routes: a device route gets scope link as `ip route add 10.9.0.0/16 dev eth1` sends it', () => {
+    const c = createNetlinkClient(createMemoryNetlinkSocket(NETLINK_ROUTE, (req) => [nlAck(req)]));
+    rtnlNewRoute(c, { dst: '10.9.0.0/16', oif: 3, table: 100, metric: 7, prefsrc: '10.0.0.1' });
+    const sent = (c.socket as ReturnType<typeof createMemoryNetlinkSocket>).requests;
+    const p = sent[0]!.payload;
+    expect([...p.subarray(0, 12)]).toEqual([
+      2,
+      16,
+      0,
+      0,
+      100,
+      RTPROT_STATIC,
+      RT_SCOPE_LINK,
+      RTN_UNICAST,
+      0,
+      0,
+      0,
+      0,
+    ]);
+    expect(decodeRouteMsg(p)).toEqual({
+      ok: true,
+      value: {
+        family: 2,
+        dst: '10.9.0.0/16',
+        table: 100,
+        protocol: 4,
+        scope: 253,
+        type: 1,
+        oif: 3,
+        metric: 7,
+        prefsrc: '10.0.0.1',
+      },
+    });
+    rtnlNewRoute(c, { dst: '10.8.0.0/16', gateway: '10.0.0.2', oif: 3, table: 70 });
+    expect(decodeRouteMsg(sent[1]!.payload)).toMatchObject({ value: { scope: 0, gateway: '10.0.0.2' } });
+    rtnlNewRoute(c, { dst: 'fd00::/8', type: RTN_UNREACHABLE, table: 70, metric: 4096 });
+    expect([...sent[2]!.payload.subarray(0, 8)]).toEqual([10, 8, 0, 0, 70, 4, 0, RTN_UNREACHABLE]);
+    // a delete leaves type and scope open (RTN_UNSPEC, RT_SCOPE_NOWHERE) unless asked
+    rtnlDelRoute(c, { dst: '10.9.0.0/16', table: 100, metric: 7 });
+    expect([...sent[3]!.payload.subarray(0, 8)]).toEqual([2, 16, 0, 0, 100, 0, RT_SCOPE_NOWHERE, 0]);
+    expect(decodeRouteMsg(sent[3]!.payload)).toMatchObject({ value: { metric: 7 } });
+    expect(canonicalPrefix('FD70:0::1')).toBe('fd70::1/128');
+    expect(canonicalPrefix('10.1.0.0/16')).toBe('10.1.0.0/16');
+  });
+
   it('address messages carry IFA_LOCAL and IFA_ADDRESS, and IFA_FLAGS beyond 8 bits', () => {
     const a = { family: AF_INET6, prefixLen: 16, flags: IFA_F_NODAD, scope: 0, index: 4, address: 'fd70::1' };
     const p = encodeAddrMsg(a);
@@ -65,6 +116,53 @@ describe('rtnetlink routes, addresses and rules', () => {
     const p = encodeRuleMsg({ family: AF_INET6, priority: 70, table: 70 });
     expect([...p.subarray(0, 12)]).toEqual([10, 0, 0, 0, 70, 0, 0, 1, 0, 0, 0, 0]);
     expect(decodeRuleMsg(p)).toMatchObject({ ok: true, value: { priority: 70, table: 70, action: 1 } });
+  });
+
+  it('rule messages with selectors: from, to, iif, oif as `ip rule add` sends them', () => {
+    const spec = {
+      family: 2,
+      priority: 6000,
+      table: 1000,
+      src: '10.0.0.0/8',
+      dst: '10.9.0.0/16',
+      iif: 'lo',
+      oif: 'eth1',
+    };
+    const p = encodeRuleMsg(spec);
+    // fib_rule_hdr: family, dst_len, src_len, tos, table (RT_TABLE_COMPAT beyond 255), res1, res2, action
+    expect([...p.subarray(0, 12)]).toEqual([2, 16, 8, 0, 252, 0, 0, 1, 0, 0, 0, 0]);
+    const d = decodeRuleMsg(p);
+    expect(d).toEqual({
+      ok: true,
+      value: {
+        family: 2,
+        priority: 6000,
+        table: 1000,
+        action: 1,
+        dstLen: 16,
+        srcLen: 8,
+        src: '10.0.0.0/8',
+        dst: '10.9.0.0/16',
+        iif: 'lo',
+        oif: 'eth1',
+      },
+    });
+    expect(d.ok && ruleMatches(d.value, spec)).toBe(true);
+    const { oif: _oif, ...noOif } = spec;
+    expect(d.ok && ruleMatches(d.value, noOif)).toBe(false);
+    expect(
+      decodeRuleMsg(encodeRuleMsg({ family: 10, priority: 1, table: 60, src: 'fd70::1' })),
+    ).toMatchObject({
+      value: { src: 'fd70::1/128', srcLen: 128 },
+    });
+    for (let n = 0; n < p.length; n++) expect(() => decodeRuleMsg(p.subarray(0, n))).not.toThrow();
+    const bad = p.slice();
+    bad[2] = 200; // a source prefix longer than IPv4
+    expect(decodeRuleMsg(bad).ok).toBe(false);
+    expect(() => encodeRuleMsg({ family: 2, priority: 1, table: 1, src: 'fd70::/16' })).toThrow(RangeError);
+    expect(() => encodeRuleMsg({ family: 2, priority: 1, table: 1, iif: 'a-name-far-too-long' })).toThrow(
+      RangeError,
+    );
   });
 
   it('requests and dumps over the twin: replace flags, table filter, errors', () => {
