@@ -21,6 +21,6 @@ export {
   type PluginErrorCode,
 } from './plugin-host.js';
 export type * from './ports.js';
-export { RouteExport } from './routes.js';
+export { ipFamily, RouteExport, RuleExport, routeIdentity, ruleIdentity } from './routes.js';
 export * from './selection.js';
 export { type EngineCounters, KEY_STATE, type KeyState } from './state.js';

@@ -44,23 +44,92 @@ export interface DatagramPort {
 }
 // Receiving is the other direction: the adapter calls `Engine.receive(ifname, srcAddress, payload)`.
 
-/** A route the engine wants in the kernel (table 70 by default, bmx7-wire 2.1). */
+/** An address family: IPv4 or IPv6. */
+export type IpFamily = 4 | 6;
+
+/**
+ * What a route does with the packets it matches (the kernel's RTN_* route types): `unicast`
+ * forwards them via `via` and/or out of `dev`; `unreachable` and `prohibit` drop them with an ICMP
+ * error; `blackhole` drops them silently; `throw` ends the lookup in this table, so the next
+ * policy rule is tried.
+ */
+export type RouteType = 'unicast' | 'unreachable' | 'blackhole' | 'prohibit' | 'throw';
+
+/**
+ * A route the engine or a plugin wants in the kernel (table 70 by default, docs/protocol.md §2.1).
+ * Its identity is the kernel's: (family, table, prefix, metric) — see `RouteKey`. A route with
+ * the same identity replaces it; one that differs in any of them is another route.
+ */
 export interface Route {
-  /** Destination prefix, e.g. "fd70:c47:6241:3b5f:b8f2:2e3d:37b0:6be/128". */
+  /**
+   * Destination prefix, IPv4 or IPv6 (the family follows from it), e.g.
+   * "fd70:c47:6241:3b5f:b8f2:2e3d:37b0:6be/128" or "10.20.0.0/16". Give it in canonical form
+   * (RFC 5952, host bits clear): `RouteExport` compares prefixes as text.
+   */
   prefix: string;
-  /** Next hop: the neighbour's link-local address on `dev`. */
-  via: string;
-  /** Outgoing interface name. */
-  dev: string;
-  /** Route metric (the reference uses 1024). */
+  /** Next hop of the prefix's family (a neighbour's link-local address on `dev`); absent: a device route. */
+  via?: string;
+  /** Outgoing interface name; absent only for non-unicast types (or when the kernel may resolve `via`). */
+  dev?: string;
+  /** Route metric (the reference uses 1024). Part of the identity. */
   metric: number;
+  /** Routing table id (1 … 2³²−1); absent: the port's table (70 in bmx7d). Part of the identity. */
+  table?: number;
+  /** Preferred source address for packets the node itself sends this way (`ip route … src`); must be local. */
+  src?: string;
+  /** Absent: `unicast`. */
+  type?: RouteType;
+}
+
+/**
+ * The part of a route that identifies it in the kernel (with the family of `prefix`). Without
+ * `metric` it means every route to `prefix` in that table.
+ */
+export interface RouteKey {
+  prefix: string;
+  /** Absent: the port's table. */
+  table?: number;
+  metric?: number;
 }
 
 export interface RoutesPort {
-  /** Adds or replaces the route for `route.prefix`. */
+  /** Adds the route, or replaces the one with the same (family, table, prefix, metric). */
   set(route: Route): void;
-  /** Removes the route for `prefix` (no-op when absent). */
+  /** Removes every route to `prefix` in the port's table, whatever its metric (no-op when absent). */
   remove(prefix: string): void;
+  /**
+   * Removes the route with this key (a `Route` is one; every metric when `key.metric` is absent);
+   * no-op when absent. Ports written before tables and metrics were part of a route's identity lack
+   * it, and `RouteExport` falls back to `remove(prefix)` for them.
+   */
+  removeKey?(key: RouteKey): void;
+}
+
+/**
+ * A policy-routing rule: packets that match every selector given are looked up in `table`
+ * (`ip rule add pref P from S to D iif I oif O lookup T`). Its identity is all of its fields.
+ */
+export interface Rule {
+  family: IpFamily;
+  /** Preference (`pref`): lower first. The reference's routing rule is pref 70 lookup 70. */
+  priority: number;
+  /** Table looked up. */
+  table: number;
+  /** Source prefix of the family (`from`); absent: from all. */
+  from?: string;
+  /** Destination prefix of the family (`to`); absent: to all. */
+  to?: string;
+  /** Input interface (`iif`; "lo" for the node's own packets). */
+  iif?: string;
+  /** Output interface (`oif`, for sockets bound to a device). */
+  oif?: string;
+}
+
+export interface RulesPort {
+  /** Adds the rule (no-op when the same rule is there already). */
+  add(rule: Rule): void;
+  /** Removes the rule with exactly these fields (no-op when absent). */
+  remove(rule: Rule): void;
 }
 
 /** Small persistent state (bmx7-wire 4.5 descSqn rules). */
