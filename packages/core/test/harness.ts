@@ -10,6 +10,7 @@ import { fixture } from '@bmx7/testenv/env';
 import type { EngineInit } from '../src/config.js';
 import type { Engine } from '../src/engine.js';
 import { createEngine } from '../src/engine.js';
+import type { FilesPort } from '../src/plugin-host.js';
 import type { Clock, Random, Route } from '../src/ports.js';
 
 export class ManualClock implements Clock {
@@ -80,9 +81,16 @@ export class Medium {
   readonly #wires = new Map<string, Array<{ node: number; ifname: string; ll: string }>>();
   readonly #ll = new Map<string, string>();
   drop: (from: number, to: number) => boolean = () => false;
+  /** Everything the engines logged. */
+  readonly logs: Array<{
+    node: number;
+    level: number;
+    msg: string;
+    fields: Record<string, unknown> | undefined;
+  }> = [];
   delayMs = 1;
 
-  add(init: EngineInit, ifnames: string[], seed: number): TestNode {
+  add(init: EngineInit, ifnames: string[], seed: number, extra: { files?: FilesPort } = {}): TestNode {
     const idx = this.nodes.length;
     const routes = new Map<string, Route>();
     const stored = { v: undefined as number | undefined };
@@ -98,7 +106,8 @@ export class Medium {
       },
       routes: { set: (r) => routes.set(r.prefix, r), remove: (p) => routes.delete(p) },
       storage: { loadDescSqn: () => stored.v, saveDescSqn: (v) => (stored.v = v) },
-      logger: { log: () => {} },
+      logger: { log: (level, msg, fields) => this.logs.push({ node: idx, level, msg, fields }) },
+      ...extra,
     });
     const node = { engine, routes, sent, stored };
     this.nodes.push(node);

@@ -15,22 +15,12 @@ import {
   type KeyObject,
   privateEncrypt,
   publicDecrypt,
-  randomBytes,
 } from 'node:crypto';
-import {
-  closeSync,
-  fsyncSync,
-  linkSync,
-  openSync,
-  readFileSync,
-  renameSync,
-  unlinkSync,
-  writeSync,
-} from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { requireBytes } from './bytes.js';
 import { CryptoInputError, KeyFileError, KeyTypeError } from './errors.js';
 import { contentHash, SHA224_LEN, timingSafeEqual } from './hash.js';
+import { writePrivateFile } from './private-file.js';
 
 /** RSA key types of the reference: type number → modulus length in bytes and name. */
 export const RSA_KEY_TYPES = {
@@ -259,54 +249,15 @@ export function loadNodeKey(path: string): RsaPrivateKey {
 }
 
 /**
- * Writes a key file atomically with mode 0600: the DER goes to a temporary file in the same
- * directory (created exclusively, 0600, fsync'ed), which then becomes `path` — by `link`, so an
- * existing file is never replaced, unless `overwrite` (then by `rename`).
+ * Writes a key file atomically with mode 0600 (writePrivateFile); an existing file is never
+ * replaced unless `overwrite`.
  */
 export function saveNodeKey(path: string, key: RsaPrivateKey, options: { overwrite?: boolean } = {}): void {
   const der = rsaKeyToDer(key);
-  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
-  let fd: number | undefined;
   try {
-    fd = openSync(tmp, 'wx', 0o600);
-    let off = 0;
-    while (off < der.length) off += writeSync(fd, der, off, der.length - off);
-    fsyncSync(fd);
-    closeSync(fd);
-    fd = undefined;
-    if (options.overwrite) renameSync(tmp, path);
-    else {
-      linkSync(tmp, path);
-      unlinkSync(tmp);
-    }
-    syncDirectory(dirname(path));
-  } catch (e) {
-    if (fd !== undefined) closeSync(fd);
-    try {
-      unlinkSync(tmp);
-    } catch {
-      // already gone (renamed) or never created
-    }
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'EEXIST' && !options.overwrite) {
-      throw new KeyFileError('ERR_KEY_FILE_EXISTS', path, 'key file exists already', { cause: e });
-    }
-    throw new KeyFileError('ERR_KEY_FILE', path, `cannot write key file (${code ?? 'error'})`, { cause: e });
+    writePrivateFile(path, der, options);
   } finally {
     der.fill(0);
-  }
-}
-
-/** Makes the new directory entry durable (best effort: some file systems refuse fsync on a directory). */
-function syncDirectory(dir: string): void {
-  let fd: number | undefined;
-  try {
-    fd = openSync(dir, 'r');
-    fsyncSync(fd);
-  } catch {
-    // not fatal: the key file itself is complete and synced
-  } finally {
-    if (fd !== undefined) closeSync(fd);
   }
 }
 

@@ -1,7 +1,8 @@
 /**
  * The real engine as a simulation node: `createBmx7Factory()` plugs `@bmx7/core`'s
  * `createEngine(init)(components)` into `createSimulation`, with test keys by node name (the
- * same at every restart, so a restarted node keeps its identity), per-node options and plugins.
+ * same at every restart, so a restarted node keeps its identity), per-node options and plugins,
+ * and plugin files that survive restarts (`persistent.get('files')`).
  */
 import {
   createEngine,
@@ -11,6 +12,7 @@ import {
   type EnginePlugin,
 } from '@bmx7/core';
 import { RSA1024 } from '@bmx7/crypto';
+import { createMemoryFiles, type MemoryFiles } from './files.js';
 import { testRsaKey } from './keys.js';
 import type { EngineFactory, SimInstance, SimNodeContext } from './simulation.js';
 
@@ -44,7 +46,13 @@ export function createBmx7Factory(options: Bmx7FactoryOptions = {}): EngineFacto
       ...extra,
       nodeKey: testRsaKey(`node:${name}`, { type: options.nodeKeyType ?? RSA1024, ...cache }),
     };
-    const engine = createEngine(init)(components);
+    // a node's plugin files outlive its engines, as the state directory outlives a daemon
+    let files = ctx.persistent.get('files') as MemoryFiles | undefined;
+    if (!files) {
+      files = createMemoryFiles();
+      ctx.persistent.set('files', files);
+    }
+    const engine = createEngine(init)({ ...components, files });
     const plugins = options.plugins?.(name, components, ctx) ?? [];
     for (const p of plugins) engine.use(p);
     return { engine, primaryAddress: engine.primaryIp, plugins };

@@ -18,6 +18,8 @@ export {
   SimTimeoutError,
   TestkitError,
 } from './errors.js';
+export type { FilesUnderTest, MemoryFiles } from './files.js';
+export { createMemoryFiles, describeFilesCompliance } from './files.js';
 export { canonicalIPv6, formatIPv6, parseIPv6 } from './ipv6.js';
 export type { TestKeyOptions } from './keys.js';
 export { defaultKeyCacheDir, testRsaKey } from './keys.js';
