@@ -63,8 +63,84 @@ describeNetns('bmx7d control socket and bmx7ctl', () => {
       expect(r.status, `${t}: ${r.stderr}`).toBe(0);
       expect(r.stdout).toMatch(new RegExp(`^${t.toUpperCase()}:\\n`));
     }
-    expect(run('n1', '-c', 'status').stdout).toMatch(/\n[0-9A-F]{8} +n1 +RSA2048 +21 +0000000 +fd70:/);
+    // the revision of this checkout (revision.ts), the node's compatibility version, and nodes as
+    // the reference counts them: described / known keys
+    const rev = spawnSync('git', ['rev-parse', '--short=7', 'HEAD'], { encoding: 'utf8' });
+    const revision = rev.status === 0 ? rev.stdout.trim().slice(0, 7) : '[0-9a-f]{7}';
+    expect(run('n1', '-c', 'status').stdout).toMatch(
+      new RegExp(`\\n[0-9A-F]{8} +n1 +RSA2048 +21 +${revision} +fd70:.* 2/2 *\\n`),
+    );
+    const origs = JSON.parse(run('n1', '--json', 'show', 'originators').stdout).rows as {
+      name: string;
+      cv: number;
+      revision: string;
+    }[];
+    expect(origs.map((r) => [r.name, r.cv]).sort()).toEqual([
+      ['n1', 21],
+      ['n2', 21],
+    ]);
+    expect(origs.find((r) => r.name === 'n1')?.revision).toMatch(new RegExp(`^${revision}$`));
   });
+
+  it('tunnel options are refused at runtime naming the option and the plugin; the daemon stays up', () => {
+    for (const argv of [
+      ['-c', 'tunOut=inet', '/network=0.0.0.0/0'],
+      ['-c', 'tunDev=tun1'],
+      ['-c', 'tunIn=net6', '/network=fd00:1::/64'],
+      ['-c', 'tunOutTimeout=1000'],
+    ]) {
+      const r = run('n1', ...argv);
+      const name = (argv[1] as string).split('=')[0] as string;
+      expect(r.status, r.stderr).toBe(1);
+      expect(r.stderr.trim().split('\n')).toHaveLength(1);
+      expect(r.stderr).toContain(`${name}: the tun plugin providing this option is not loaded`);
+    }
+    expect(run('n1', '-c', 'parameters').stdout).not.toMatch(/tun/);
+    expect(run('n1', 'show', 'status').status).toBe(0);
+  });
+
+  it('clients that take the busy reply and vanish, or connect and stay silent, neither kill nor lock out the daemon', async () => {
+    const path = sockOf('n1');
+    const held: net.Socket[] = [];
+    try {
+      for (let i = 0; i < 16; i++)
+        held.push(
+          await new Promise<net.Socket>((resolve, reject) => {
+            const s = net.createConnection(path, () => resolve(s));
+            s.once('error', reject);
+          }),
+        );
+      for (const h of held) h.on('error', () => {});
+      // the 17th gets `busy`, never reads it and leaves: ECONNRESET on the daemon's side
+      for (let i = 0; i < 3; i++) {
+        const deaf = await new Promise<net.Socket>((resolve, reject) => {
+          const s = net.createConnection({
+            path,
+            onread: { buffer: Buffer.alloc(16), callback: () => false },
+          });
+          s.once('connect', () => {
+            s.pause();
+            resolve(s);
+          });
+          s.once('error', reject);
+        });
+        await new Promise((r) => setTimeout(r, 100));
+        deaf.destroy();
+      }
+      // locked out while the 16 silent clients are within the idle timeout
+      const locked = run('n1', 'show', 'status');
+      expect(locked.status).not.toBe(0);
+      // ... and served once the daemon closed them (IDLE_TIMEOUT_MS, 5 s)
+      await waitFor('silent clients closed', () => held.every((h) => h.destroyed || h.readableEnded), {
+        timeoutMs: 15_000,
+        intervalMs: 200,
+      });
+      expect(run('n1', 'show', 'status').status).toBe(0);
+      expect(tableRoutes(mesh, 'n1')).toContain(ip.n2);
+    } finally {
+      for (const h of held) h.destroy();
+    }
+  }, 30_000);
 
   it('loop mode (-lc) repeats until interrupted', async () => {
     const p = spawn(

@@ -17,9 +17,9 @@ import {
   createNetlinkClient,
   NETLINK_ROUTE,
   openNetlinkSocket,
-  openRtnlMonitor,
   RTMGRP_IPV6_IFADDR,
   RTMGRP_LINK,
+  watchRtnl,
 } from '@bmx7/netlink';
 import { createLinuxClock } from './clock.js';
 import { createDaemonBackend } from './control-backend.js';
@@ -42,8 +42,6 @@ import { DaemonError, lockRuntimeDir } from './runtime-dir.js';
 import type { HostFacts } from './tables.js';
 
 export const VERSION = '0.1.0';
-/** How often the rtnetlink notification socket is checked (non-blocking). */
-export const MONITOR_POLL_MS = 100;
 /** How often links and addresses are re-read in full, notifications or not. */
 export const INTERFACE_RESYNC_MS = 5000;
 
@@ -164,9 +162,28 @@ export async function startDaemon(start: StartArgs, first: DaemonSettings): Prom
     // ---------------------------------------------------------------- interfaces
     const states = new Map<string, InterfaceInfo | undefined>();
     let syncing = false;
+    let syncAgain = false;
+    /**
+     * Re-reads links and addresses and brings the engine's interfaces up to date. Asked while it
+     * runs (a notification during its await), it runs once more afterwards: a burst of changes
+     * costs at most two re-reads, and none is missed.
+     */
     const syncInterfaces = async (): Promise<void> => {
-      if (syncing) return;
+      if (syncing) {
+        syncAgain = true;
+        return;
+      }
       syncing = true;
+      try {
+        do {
+          syncAgain = false;
+          await syncOnce();
+        } while (syncAgain);
+      } finally {
+        syncing = false;
+      }
+    };
+    const syncOnce = async (): Promise<void> => {
       try {
         view = readKernelView(netlink);
         let changed = false;
@@ -209,23 +226,28 @@ export async function startDaemon(start: StartArgs, first: DaemonSettings): Prom
           eng.setInterfaces([...states.values()].filter((i): i is InterfaceInfo => i?.up === true));
       } catch (err) {
         logger.log(0, 'interface sync failed', { error: String(err) });
-      } finally {
-        syncing = false;
       }
     };
-    // link and address notifications trigger a re-read at once; a full re-read every few seconds
-    // catches anything a lost notification would hide
-    const monitor = openRtnlMonitor(RTMGRP_LINK | RTMGRP_IPV6_IFADDR);
+    // link and address notifications wake the daemon (a reader thread waits for them, the event
+    // loop never does) and trigger a re-read at once; a full re-read every few seconds catches
+    // anything a lost notification would hide
+    const monitor = watchRtnl(RTMGRP_LINK | RTMGRP_IPV6_IFADDR, () => void syncInterfaces(), {
+      onError: (err) =>
+        logger.log(0, 'interface notifications stopped', {
+          error: err.message,
+          resyncMs: INTERFACE_RESYNC_MS,
+        }),
+    });
     await syncInterfaces();
-    let sinceFull = 0;
-    const poll = setInterval(() => {
-      sinceFull += MONITOR_POLL_MS;
-      const changed = monitor.poll().length > 0 || monitor.overrun();
-      if (changed || sinceFull >= INTERFACE_RESYNC_MS) {
-        sinceFull = 0;
+    const clock = createLinuxClock();
+    let cancelResync = (): void => {};
+    const resync = (): void => {
+      cancelResync = clock.schedule(INTERFACE_RESYNC_MS, () => {
         void syncInterfaces();
-      }
-    }, MONITOR_POLL_MS);
+        resync();
+      });
+    };
+    resync();
 
     // ---------------------------------------------------------------- control
     const startedCpu = process.cpuUsage();
@@ -310,8 +332,8 @@ export async function startDaemon(start: StartArgs, first: DaemonSettings): Prom
       if (stopping) return;
       stopping = true;
       logger.log(0, 'bmx7d stopping', { reason });
-      clearInterval(poll);
-      monitor.close();
+      cancelResync();
+      await monitor.close();
       eng.stop();
       datagrams.closeAll();
       kernel.restoreAll();
