@@ -3,9 +3,11 @@ import { createVirtualClock } from './clock.js';
 import {
   describeClockCompliance,
   describeRoutesCompliance,
+  describeRulesCompliance,
   describeStorageCompliance,
 } from './compliance.js';
 import { createMemoryRoutes } from './routes.js';
+import { createMemoryRules } from './rules.js';
 import { createMemoryStorage } from './storage.js';
 
 describeClockCompliance('virtual clock', () => {
@@ -26,7 +28,20 @@ describeStorageCompliance('memory storage', () => {
 
 describeRoutesCompliance('memory routes', () => {
   const routes = createMemoryRoutes();
-  return { routes, read: () => routes.list(), via: 'fe80::1', dev: 'eth0' };
+  return {
+    routes,
+    read: () => routes.list(),
+    via: 'fe80::1',
+    dev: 'eth0',
+    via4: '192.0.2.1',
+    src4: '192.0.2.7',
+    src6: 'fd70::7',
+  };
+});
+
+describeRulesCompliance('memory rules', () => {
+  const rules = createMemoryRules();
+  return { rules, read: () => rules.list() };
 });
 
 // The daemon's real-time clock runs the clock suite in apps/bmx7d (src/clock.test.ts).

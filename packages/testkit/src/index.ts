@@ -4,10 +4,11 @@ export type { RouteReport, RouteView } from './checks.js';
 export { checkRoutes } from './checks.js';
 export type { ClockScope, RunUntilIdleOptions, RunUntilOptions, VirtualClock } from './clock.js';
 export { createVirtualClock } from './clock.js';
-export type { ClockUnderTest, RoutesUnderTest, StorageUnderTest } from './compliance.js';
+export type { ClockUnderTest, RoutesUnderTest, RulesUnderTest, StorageUnderTest } from './compliance.js';
 export {
   describeClockCompliance,
   describeRoutesCompliance,
+  describeRulesCompliance,
   describeStorageCompliance,
 } from './compliance.js';
 export type { RouteProblem, TestkitErrorCode } from './errors.js';
@@ -44,7 +45,9 @@ export { tapPcap } from './pcap.js';
 export type { SeededRandom } from './random.js';
 export { createSeededRandom } from './random.js';
 export type { MemoryRoutes, MemoryRoutesInit, RouteChange } from './routes.js';
-export { createMemoryRoutes } from './routes.js';
+export { createMemoryRoutes, DEFAULT_ROUTE_TABLE } from './routes.js';
+export type { MemoryRules, RuleChange } from './rules.js';
+export { createMemoryRules } from './rules.js';
 export type {
   ChurnOptions,
   EngineFactory,

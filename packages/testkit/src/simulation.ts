@@ -192,8 +192,8 @@ export interface Simulation<T extends SimInstance = SimInstance> {
   pathOf(from: string, to: string): string[] | undefined;
   /** Every route change of every node, as it happens; returns an unsubscribe function. */
   onRouteChange(listener: (node: string, change: RouteChange) => void): () => void;
-  /** The running node that owns a link-local address. */
-  nodeOfLinkLocal(address: string): string | undefined;
+  /** The running node that owns a link-local address (undefined for none: a route without `via`). */
+  nodeOfLinkLocal(address: string | undefined): string | undefined;
   /** Every running node has a route to every other running node's primary address. O(1) amortised. */
   fullyReachable(): boolean;
   /** Pairs (from, to) of running nodes where `from` has no route to `to`. */
@@ -433,11 +433,11 @@ export function createSimulation<T extends SimInstance>(init: SimulationInit<T>)
       nextHop(from, to) {
         const route = rec(from).routes.table.get(rec(to).hostKey);
         if (!route) return undefined;
-        const owner = network.ownerOf(route.via);
-        const dev = network.findIface(from, route.dev);
+        const owner = route.via === undefined ? undefined : network.ownerOf(route.via);
+        const dev = route.dev === undefined ? undefined : network.findIface(from, route.dev);
         // The next hop must be reachable now: same segment, link up in this direction, both interfaces up.
         if (!owner || !dev || !network.adjacent(dev, owner))
-          return { bad: { via: route.via, dev: route.dev } };
+          return { bad: { via: route.via ?? '', dev: route.dev ?? '' } };
         return owner.node;
       },
     };
@@ -484,7 +484,9 @@ export function createSimulation<T extends SimInstance>(init: SimulationInit<T>)
       const r = build(partial);
       records.set(name, r);
       routes.onChange((c) => {
-        onRouteChange(records.get(name)!, c.op, c.prefix, c.previous !== undefined);
+        // reachability counts the port's own table only
+        if (c.table === undefined)
+          onRouteChange(records.get(name)!, c.op, c.prefix, c.previous !== undefined);
         for (const l of routeListeners) l(name, c);
       });
       reachDirty = true;
@@ -683,7 +685,7 @@ export function createSimulation<T extends SimInstance>(init: SimulationInit<T>)
       return () => routeListeners.delete(listener);
     },
     nodeOfLinkLocal(address) {
-      const owner = network.ownerOf(address);
+      const owner = address === undefined ? undefined : network.ownerOf(address);
       return owner && rec(owner.node).running ? owner.node : undefined;
     },
     fullyReachable() {

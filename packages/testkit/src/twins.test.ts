@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { createVirtualClock } from './clock.js';
 import { createMemoryLogger, formatLogLine } from './logger.js';
 import { createMemoryRoutes, type RouteChange } from './routes.js';
+import { createMemoryRules } from './rules.js';
 import { createMemoryStorage } from './storage.js';
 
 describe('createMemoryRoutes', () => {
@@ -46,6 +47,53 @@ describe('createMemoryRoutes', () => {
     routes.flush();
     expect(routes.table.size).toBe(0);
     expect(routes.version).toBe(20);
+  });
+});
+
+describe('createMemoryRoutes tables and metrics', () => {
+  it('keeps routes by (family, table, prefix, metric); `table` and `get` show what the kernel would use', () => {
+    const routes = createMemoryRoutes();
+    routes.set({ prefix: 'fd70::1/128', via: 'fe80::2', dev: 'eth0', metric: 2048 });
+    routes.set({ prefix: 'fd70::1/128', via: 'fe80::3', dev: 'eth0', metric: 1024 });
+    routes.set({ prefix: 'fd70::1/128', dev: 'X7out', metric: 1, table: 60 });
+    routes.set({ prefix: '10.0.0.0/8', dev: 'X7out', metric: 0, table: 70 }); // the port's table by number
+    expect(routes.table.get('fd70::1/128')?.via).toBe('fe80::3');
+    expect(routes.get('fd70::1/128', 60)).toEqual({
+      prefix: 'fd70::1/128',
+      dev: 'X7out',
+      metric: 1,
+      table: 60,
+    });
+    expect(routes.get('10.0.0.0/8')).toEqual({ prefix: '10.0.0.0/8', dev: 'X7out', metric: 0 });
+    routes.removeKey({ prefix: 'fd70::1/128', metric: 1024 });
+    expect(routes.table.get('fd70::1/128')?.via).toBe('fe80::2');
+    expect(routes.changes.map((c) => [c.op, c.table])).toEqual([
+      ['set', undefined],
+      ['set', undefined],
+      ['set', 60],
+      ['set', undefined],
+      ['remove', undefined],
+    ]);
+    routes.remove('fd70::1/128');
+    expect(routes.list().map((r) => r.prefix)).toEqual(['10.0.0.0/8', 'fd70::1/128']);
+  });
+});
+
+describe('createMemoryRules', () => {
+  it('adds a rule once, canonical, and logs adds and removes', () => {
+    const rules = createMemoryRules();
+    rules.add({ family: 6, priority: 70, table: 70, from: 'FD70:0::/16' });
+    rules.add({ family: 6, priority: 70, table: 70, from: 'fd70::/16' });
+    rules.add({ family: 4, priority: 6, table: 60, to: '10.0.0.1' });
+    expect(rules.list()).toEqual([
+      { family: 4, priority: 6, table: 60, to: '10.0.0.1/32' },
+      { family: 6, priority: 70, table: 70, from: 'fd70::/16' },
+    ]);
+    expect(rules.has({ family: 4, priority: 6, table: 60, to: '10.0.0.1/32' })).toBe(true);
+    rules.remove({ family: 4, priority: 6, table: 60, to: '10.0.0.1/32' });
+    rules.remove({ family: 4, priority: 6, table: 60, to: '10.0.0.1/32' });
+    expect(rules.changes.map((c) => c.op)).toEqual(['add', 'add', 'remove']);
+    expect(() => rules.add({ family: 4, priority: 1, table: 1, from: 'fd70::/16' })).toThrow(RangeError);
   });
 });
 
