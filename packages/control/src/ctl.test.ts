@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { type CtlInvocation, parseCtlArgs } from './ctl.js';
+import { type CtlInvocation, EXIT_BUSY, legacyWordsOf, parseCtlArgs } from './ctl.js';
 import { EXIT_NO_DAEMON, EXIT_OK, EXIT_REFUSED, EXIT_USAGE } from './errors.js';
 import type { RequestBody } from './protocol.js';
 
@@ -61,6 +61,7 @@ describe('bmx7ctl front end: the reference syntax', () => {
       loop: 1000,
       json: false,
       follow: false,
+      legacyWords: ['status', 'links'],
     });
     expect(parseCtlArgs(split('runtimeDir=/tmp/r loopMode loopInterval=500 -c status'))).toMatchObject({
       kind: 'request',
@@ -145,6 +146,7 @@ describe('bmx7ctl front end: usage errors (exit status 2) name the problem', () 
     ['--interval abc status', /not a number/],
     ['--interval 5 status', /out of range/],
     ['--runtime-dir', /directory missing/],
+    ['--legacy --json -c status', /--json needs bmx7d/],
     ['-c test', /nothing to check/],
     ['parameters x', /takes no arguments/],
   ];
@@ -154,7 +156,62 @@ describe('bmx7ctl front end: usage errors (exit status 2) name the problem', () 
     if (r.kind === 'usage-error') expect(r.message).toMatch(message);
   });
 
-  it('exit statuses are the ones issue 6 fixes', () => {
-    expect([EXIT_OK, EXIT_REFUSED, EXIT_USAGE, EXIT_NO_DAEMON]).toEqual([0, 1, 2, 3]);
+  it('exit statuses: 0 ok, 1 refused, 2 usage, 3 no daemon, 4 busy', () => {
+    expect([EXIT_OK, EXIT_REFUSED, EXIT_USAGE, EXIT_NO_DAEMON, EXIT_BUSY]).toEqual([0, 1, 2, 3, 4]);
+  });
+});
+
+describe('bmx7ctl front end: the words for a reference daemon', () => {
+  const words = (s: string) => {
+    const r = parseCtlArgs(split(s));
+    if (r.kind !== 'request') throw new Error(`${s}: ${JSON.stringify(r)}`);
+    return r.legacyWords;
+  };
+  // after -c, the reference client forwards the rest of its command line as it is
+  const verbatim: [string, string[]][] = [
+    ['-c show=originators', ['show=originators']],
+    ['-c show originators /r=0', ['show', 'originators', '/r=0']],
+    ['-cd3', ['-d3']],
+    ['-cp', ['-p']],
+    ['-lc status links', ['status', 'links']],
+    ['runtimeDir=/tmp/r -c dev=eth2 /channel=6', ['dev=eth2', '/channel=6']],
+    ['connect ogmInterval=3000', ['ogmInterval=3000']],
+    ['--runtime-dir /x -c txAvgInterval=-', ['txAvgInterval=-']],
+    ['dev=-eth2', ['dev=-eth2']],
+  ];
+  it.each(verbatim)('%s', (argv, want) => {
+    expect(words(argv)).toEqual(want);
+  });
+
+  // plain subcommands become the reference's options
+  const translated: [string, string[] | undefined][] = [
+    ['show originators', ['show=originators']],
+    ['show links /r=0', ['show=links', '/r=0']],
+    ['originators', ['show=originators']],
+    ['parameters', ['parameters']],
+    ['version', ['version']],
+    ['set dev=eth2 /channel=6 ogmInterval=3000', ['dev=eth2', '/channel=6', 'ogmInterval=3000']],
+    ['test ogmInterval=3000', ['test', 'ogmInterval=3000']],
+    ['log 4', ['debug=4']],
+    ['help verbose /r=0', ['verboseHelp', '/r=0']],
+    ['descriptions /type=16 /name=n1', ['descriptions', '/type=16', '/name=n1']],
+    ['get ogmInterval', undefined],
+  ];
+  it.each(translated)('%s', (argv, want) => {
+    expect(words(argv)).toEqual(want);
+  });
+
+  it('legacyWordsOf maps every request the front end makes', () => {
+    expect(legacyWordsOf([{ op: 'tables', args: {} }])).toBeUndefined();
+    expect(legacyWordsOf([{ op: 'unsubscribe', args: {} }])).toEqual([]);
+  });
+
+  it('--legacy is a client flag', () => {
+    expect(parseCtlArgs(split('--legacy -c show=status'))).toMatchObject({
+      kind: 'request',
+      legacy: true,
+      legacyWords: ['show=status'],
+    });
+    expect(parseCtlArgs(split('show status'))).not.toHaveProperty('legacy');
   });
 });

@@ -2,8 +2,10 @@
  * bmx7ctl's command line as a pure function: argv → the requests to send, or a usage error.
  * It accepts the reference's syntax (`-c show=originators`, `-lc status links`, `-cd3`,
  * `-c dev=eth2`, `runtimeDir=/x -c …`) and plain subcommands (`show originators`, `set dev=eth2`,
- * `get ogmInterval`, `log 3`, `dump FILE`), plus `--json`. Options it does not know (a plugin of
- * the daemon's) are forwarded for the daemon to judge.
+ * `get ogmInterval`, `log 3`, `dump FILE`), plus `--json` and `--legacy`. Options it does not know
+ * (a plugin of the daemon's) are forwarded for the daemon to judge. Every request also carries the
+ * words a reference client would send for it (`legacyWords`), for a reference daemon, which only
+ * speaks the plain-text protocol (docs/protocol.md §5.1).
  */
 import { formatOperation, type Operation, parseArgs } from './args.js';
 import { createReferenceOptionTable } from './option-data.js';
@@ -22,6 +24,13 @@ export type CtlInvocation =
       readonly runtimeDir?: string;
       /** A subscribe is among the requests: keep printing events until interrupted. */
       readonly follow: boolean;
+      /** `--legacy`: speak the reference's plain-text protocol without trying JSON first. */
+      readonly legacy?: true;
+      /**
+       * What a reference client sends for these requests (the words after its `-c`, as given);
+       * absent when a request has no equivalent there (`get`).
+       */
+      readonly legacyWords?: readonly string[];
     }
   | {
       readonly kind: 'dump';
@@ -32,7 +41,7 @@ export type CtlInvocation =
   | { readonly kind: 'help'; readonly text: string }
   | { readonly kind: 'usage-error'; readonly message: string };
 
-export const CTL_USAGE = `usage: bmx7ctl [--json] [--runtime-dir DIR] [-l] COMMAND
+export const CTL_USAGE = `usage: bmx7ctl [--json] [--legacy] [--runtime-dir DIR] [-l] COMMAND
        bmx7ctl [runtimeDir=DIR] [-l] -c OPTION...      (the reference bmx7's syntax)
 
 commands:
@@ -51,10 +60,20 @@ commands:
   dump FILE...              decode captured BMX7 packets (no daemon needed)
 
 reference syntax: -c show=originators   -lc status links   -cd3   -c dev=eth2   -c parameters
-exit status: 0 ok, 1 the daemon refused, 2 usage error, 3 no daemon running`;
+
+A reference bmx7 daemon is detected (it does not answer the JSON protocol) and then spoken to in
+its plain-text protocol, its tables printed as it sends them; --legacy skips the detection.
+Without a runtime directory: /run/bmx7d, else the reference's /var/run/bmx7 if its socket exists.
+
+exit status: 0 ok, 1 the daemon refused, 2 usage error, 3 no daemon running,
+             4 the daemon is busy (too many control connections; try again)`;
+
+/** bmx7ctl's exit status when the daemon turned the connection away: at its limit of clients. */
+export const EXIT_BUSY = 4;
 
 interface Globals {
   json: boolean;
+  legacy: boolean;
   runtimeDir?: string;
   loop: boolean;
   loopInterval?: number;
@@ -76,13 +95,14 @@ function referenceTable(): OptionTable {
  */
 export function parseCtlArgs(argv: readonly string[], table?: OptionTable): CtlInvocation {
   const options = table ?? referenceTable();
-  const g: Globals = { json: false, loop: false };
+  const g: Globals = { json: false, legacy: false, loop: false };
   const words: string[] = [];
   // client options may appear anywhere before the command proper
   for (let i = 0; i < argv.length; i++) {
     const w = argv[i] as string;
     const next = argv[i + 1];
     if (w === '--json') g.json = true;
+    else if (w === '--legacy') g.legacy = true;
     else if (w === '--loop') g.loop = true;
     else if (w === '--runtime-dir' || w === '--runtimeDir') {
       if (next === undefined) return usage(`${w}: directory missing`);
@@ -100,6 +120,7 @@ export function parseCtlArgs(argv: readonly string[], table?: OptionTable): CtlI
     } else words.push(w);
   }
   if (words.length === 0) return usage('no command given (bmx7ctl --help lists them)');
+  if (g.legacy && g.json) return usage('--json needs bmx7d: the reference daemon answers in text only');
 
   const first = words[0] as string;
   const connectAt = words.findIndex(isConnect);
@@ -143,7 +164,8 @@ function referenceMode(words: readonly string[], g: Globals, table: OptionTable)
     }
     forwarded = r.value.rest ?? [];
   }
-  return toInvocation(forwarded, g, table);
+  // a reference client forwards these words as they are
+  return toInvocation(forwarded, g, table, forwarded);
 }
 
 function subcommand(cmd: string, rest: readonly string[], g: Globals, table: OptionTable): CtlInvocation {
@@ -226,14 +248,17 @@ function showRequest(table: string, relevance: Relevance | undefined): RequestBo
   return { op: 'show', args: relevance === undefined ? { table } : { table, relevance } };
 }
 
-function request(requests: RequestBody[], g: Globals): CtlInvocation {
+function request(requests: RequestBody[], g: Globals, words?: readonly string[]): CtlInvocation {
   const follow = requests.some((r) => r.op === 'subscribe');
   if (follow && g.loop) return usage('loopMode (-l) cannot be combined with a log stream (-d/debug/log)');
+  const legacyWords = words ?? legacyWordsOf(requests);
   return {
     kind: 'request',
     requests,
     json: g.json,
     follow,
+    ...(g.legacy ? { legacy: true as const } : {}),
+    ...(legacyWords === undefined ? {} : { legacyWords }),
     ...(g.loop ? { loop: g.loopInterval ?? DEFAULT_LOOP_MS } : {}),
     ...(g.runtimeDir === undefined ? {} : { runtimeDir: g.runtimeDir }),
   };
@@ -245,9 +270,61 @@ const relevanceOf = (op: Operation): Relevance | undefined => {
 };
 
 /** The words the reference forwards after -c, as requests in their order. */
-function toInvocation(words: readonly string[], g: Globals, table: OptionTable): CtlInvocation {
+function toInvocation(
+  words: readonly string[],
+  g: Globals,
+  table: OptionTable,
+  legacyWords?: readonly string[],
+): CtlInvocation {
   const r = requestsFromWords(words, table);
-  return r.ok ? request(r.requests, g) : usage(r.message);
+  return r.ok ? request(r.requests, g, legacyWords) : usage(r.message);
+}
+
+/**
+ * The words a reference client sends for requests (docs/protocol.md §5.2, §5.3), in their order:
+ * `show=<table> /r=<n>`, `parameters`, `version`, `help`/`verboseHelp`, `descriptions /type=…`,
+ * a change's own words (after `test` for a check), `debug=<level>`. Undefined when a request has
+ * no equivalent in the reference (`get`, `tables`).
+ */
+export function legacyWordsOf(requests: readonly RequestBody[]): string[] | undefined {
+  const words: string[] = [];
+  const rel = (r: number | undefined) => (r === undefined ? [] : [`/r=${r}`]);
+  for (const body of requests) {
+    switch (body.op) {
+      case 'show':
+        words.push(`show=${body.args.table}`, ...rel(body.args.relevance));
+        break;
+      case 'parameters':
+      case 'version':
+        words.push(body.op);
+        break;
+      case 'help':
+        words.push(body.args.verbose === true ? 'verboseHelp' : 'help', ...rel(body.args.relevance));
+        break;
+      case 'descriptions': {
+        const a = body.args;
+        words.push('descriptions');
+        if (a.type !== undefined) words.push(`/type=${a.type}`);
+        if (a.name !== undefined) words.push(`/name=${a.name}`);
+        words.push(...rel(a.relevance));
+        break;
+      }
+      case 'set':
+        if (body.args.test === true) words.push('test');
+        words.push(...body.args.argv);
+        break;
+      case 'subscribe':
+        words.push(`debug=${body.args.level}`);
+        break;
+      case 'unsubscribe':
+      case 'quit':
+      case 'hello':
+        break;
+      default:
+        return undefined;
+    }
+  }
+  return words;
 }
 
 export type RequestsResult = { ok: true; requests: RequestBody[] } | { ok: false; message: string };
