@@ -8,8 +8,8 @@
  * reference's `-c show=originators` syntax, plugs in there).
  */
 
-/** Exit codes of every bmx7ctl command. */
-export const EXIT = { OK: 0, FAILURE: 1, USAGE: 2 } as const;
+/** Exit codes of every bmx7ctl command (NO_DAEMON and BUSY only from the control client). */
+export const EXIT = { OK: 0, FAILURE: 1, USAGE: 2, NO_DAEMON: 3, BUSY: 4 } as const;
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
 
 export interface CliIo {
