@@ -134,7 +134,7 @@ if (!REF) {
       const m = mesh;
       const ip = await converge(m, { n1: 'bmx', n2: 'ref', n3: 'bmx' });
       await m.stop('n2', 'SIGTERM');
-      // its link times out (linkTimeout 20 s) and every route through it goes (bmx7-wire 4.10)
+      // its link times out (linkTimeout 20 s) and every route through it goes (docs/protocol.md §4.10)
       await waitFor(
         'n1 withdraws the routes through the stopped n2',
         () => tableRoutes(m, 'n1').length === 0,

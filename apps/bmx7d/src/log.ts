@@ -1,5 +1,5 @@
 /**
- * The daemon's log: lines at the reference's debug levels (bmx7-wire 5.1: 0 system, 3 changes,
+ * The daemon's log: lines at the reference's debug levels (docs/protocol.md §5.1: 0 system, 3 changes,
  * 4 verbose, 8 details, 12 traffic dump) to stderr up to `debug=N`, and to every control client
  * that subscribed (`bmx7ctl -cd3`) up to its own level. Private keys never reach a logger: the
  * engine and the daemon pass only ids, addresses and counters.

@@ -275,7 +275,7 @@ export function settingsOf(
   engine.describeNodeInfos = num('describeNodeInfos') === 1;
   engine.linkVerification = num('linkVerification') === 1;
   engine.compatibility = num('compatibility');
-  // the path metric parameters announced in the METRIC TLV (bmx7-wire 4.8, 4.10)
+  // the path metric parameters announced in the METRIC TLV (docs/protocol.md §4.8, §4.10)
   const algo = state.get('metricAlgo');
   const algoChild = (c: string, d: number) =>
     algo?.kind === 'single' && algo.children[c] !== undefined ? Number(algo.children[c]) : d;

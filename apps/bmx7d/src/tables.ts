@@ -60,7 +60,7 @@ export function tableRows(engine: Engine, table: string, host: HostFacts): Row[]
         shortId: engine.shortId,
         nodeId: engine.nodeId,
         name: s?.name ?? '',
-        // the own node: neighbour-qualifying, and trusting and supporting itself (bmx7-wire 5.3)
+        // the own node: neighbour-qualifying, and trusting and supporting itself (docs/protocol.md §5.3)
         as: 'nQ',
         S: 'A',
         s: 'A',

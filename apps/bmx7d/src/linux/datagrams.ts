@@ -1,5 +1,5 @@
 /**
- * The engine's datagram port on Linux (bmx7-wire 2.3): per interface one receive socket bound to
+ * The engine's datagram port on Linux (docs/protocol.md §2.3): per interface one receive socket bound to
  * ff02::2 port 6270 with the interface's scope, which binds it to that interface, and one send socket
  * bound to the interface's link-local address port 6270, hop limit 1, no loopback. Packets never leave
  * by another interface and arrive tagged with the interface they came in on.
@@ -7,7 +7,7 @@
 import dgram from 'node:dgram';
 import type { DatagramPort } from '@bmx7/core';
 
-/** UDP port of BMX7, fixed by the protocol (bmx7-wire 2.3). */
+/** UDP port of BMX7, fixed by the protocol (docs/protocol.md §2.3). */
 export const BMX7_PORT = 6270;
 /** All-routers link-local multicast group that carries all BMX7 core traffic. */
 export const BMX7_GROUP = 'ff02::2';
@@ -78,7 +78,7 @@ export function createLinuxDatagrams(
         throw err;
       }
       rx.on('message', (msg, rinfo) => {
-        // Only link-local sources count (bmx7-wire 4.1); the engine checks again, this saves it work.
+        // Only link-local sources count (docs/protocol.md §4.1); the engine checks again, this saves it work.
         const src = stripScope(rinfo.address);
         if (!src.toLowerCase().startsWith('fe8') || msg.length > MAX_PAYLOAD) {
           stats.dropped++;
