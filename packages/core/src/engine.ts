@@ -29,9 +29,10 @@ import {
   stopPlugins,
   tableNames,
 } from './plugin-host.js';
-import type { EngineComponents, EngineHandle, InterfaceInfo } from './ports.js';
+import type { EngineComponents, EngineHandle, InterfaceInfo, RulesPort } from './ports.js';
 import { receive } from './receive.js';
 import { armRound, descUpdate } from './rounds.js';
+import { RuleExport } from './routes.js';
 import { createState, type EngineCounters, type EngineState, STATE_NAMES } from './state.js';
 import { keepType } from './store.js';
 import { nodes, show, view } from './tables.js';
@@ -65,8 +66,11 @@ export interface Engine extends EngineHandle {
   keyState(id: string): (typeof STATE_NAMES)[number] | undefined;
 }
 
-/** The ports an engine needs; `files` only when plugins keep private files. */
-export type EngineComponentsWithFiles = EngineComponents & { files?: FilesPort };
+/** Ports only plugins use: private files, and policy rules. */
+export interface PluginComponents {
+  files?: FilesPort;
+  rules?: RulesPort;
+}
 
 function start(s: EngineState): void {
   if (s.running) return;
@@ -148,10 +152,11 @@ function reconfigure(s: EngineState, next: Partial<Omit<EngineInit, 'nodeKey'>>)
 }
 
 /** Creates an engine: `createEngine(init)(components)` (STYLE.md rule 8). */
-export function createEngine(init: EngineInit): (components: EngineComponentsWithFiles) => Engine {
+export function createEngine(init: EngineInit): (components: EngineComponents & PluginComponents) => Engine {
   return (components) => {
     const s = createState(init, components);
     s.plugins.files = components.files;
+    if (components.rules) s.plugins.rules = new RuleExport(components.rules);
     applyTrust(s);
     s.iids.assign(s.hex); // IID 1 = myself (§4.9)
     const services = {

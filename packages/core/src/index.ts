@@ -7,7 +7,7 @@ export {
   creditMatrix,
   parseCreditAcronym,
 } from './credits.js';
-export { createEngine, type Engine, type EngineComponentsWithFiles } from './engine.js';
+export { createEngine, type Engine, type PluginComponents } from './engine.js';
 export { IidRepo } from './iids.js';
 export * from './links.js';
 export * from './metrics.js';

@@ -10,6 +10,7 @@ import { fixtureKey, Medium, type TestNode } from '../test/harness.js';
 import { ownHna } from './own.js';
 import type { EngineEvent, EnginePlugin, PluginHost, PluginSettings } from './plugin.js';
 import { attachPlugin, type FilesPort, PluginError } from './plugin-host.js';
+import type { Rule } from './ports.js';
 import { createState } from './state.js';
 
 const linkKey = generateRsaKey(4);
@@ -308,6 +309,29 @@ describe('plugin host', () => {
     host.setRoutes('inet', [{ prefix: 'fd03::/64', via: 'fe80::9', dev: 'eth0', metric: 1024 }]);
     net.a.engine.stop();
     expect(net.a.routes.has('fd03::/64')).toBe(false);
+  });
+
+  it('rules a plugin sets reach the rules port, are withdrawn on stop, and need a rules port', () => {
+    const m = new Medium();
+    const added: Rule[] = [];
+    const removed: Rule[] = [];
+    const n = m.add({ nodeKey: fixtureKey('n1'), hostname: 'a', linkRsaKeyMaterial: linkKey }, ['eth0'], 1, {
+      rules: { add: (r) => void added.push(r), remove: (r) => void removed.push(r) },
+    });
+    let host!: PluginHost;
+    n.engine.use({ name: 'tun', attach: (h) => (host = h) });
+    n.engine.start();
+    const rule: Rule = { family: 6, priority: 30000, table: 60, from: 'fd70::/16' };
+    host.setRules('inet', [rule]);
+    host.setRules('inet', [rule]);
+    expect(added).toEqual([rule]);
+    n.engine.stop();
+    expect(removed).toEqual([rule]);
+    let bare!: PluginHost;
+    net.a.engine.use({ name: 'tun', attach: (h) => (bare = h) });
+    expect(() => bare.setRules('x', [rule])).toThrow(
+      'plugin tun: no rules port (the engine was created without one)',
+    );
   });
 
   it('a plugin that throws in every callback is logged with its name and counted; the mesh still routes', () => {

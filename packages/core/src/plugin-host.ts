@@ -18,6 +18,7 @@ import type {
   TlvBodies,
   TlvHandler,
 } from './plugin.js';
+import type { RuleExport } from './routes.js';
 import type { EngineState } from './state.js';
 
 /** Stable codes of plugin registration errors. */
@@ -81,8 +82,9 @@ interface Entry {
   readonly plugin: EnginePlugin;
   readonly name: string;
   readonly unsubscribe: Array<() => void>;
-  /** Route owners this plugin set (`plugin:<name>:<key>`). */
+  /** Route and rule owners this plugin set (`plugin:<name>:<key>`). */
   readonly routeOwners: Set<string>;
+  readonly ruleOwners: Set<string>;
 }
 
 export interface PluginRegistry {
@@ -92,10 +94,20 @@ export interface PluginRegistry {
   readonly tables: Map<string, { entry: Entry; rows: () => ShowRows }>;
   readonly options: Array<{ entry: Entry; option: PluginOption }>;
   files: FilesPort | undefined;
+  /** Policy rules of plugins, when the engine has a rules port. */
+  rules: RuleExport | undefined;
 }
 
 export function newPluginRegistry(): PluginRegistry {
-  return { entries: [], tlvs: new Map(), hna6: [], tables: new Map(), options: [], files: undefined };
+  return {
+    entries: [],
+    tlvs: new Map(),
+    hna6: [],
+    tables: new Map(),
+    options: [],
+    files: undefined,
+    rules: undefined,
+  };
 }
 
 /** Runs one plugin callback; an exception is logged with the plugin's name and counted. */
@@ -134,7 +146,7 @@ export function attachPlugin(s: EngineState, plugin: EnginePlugin, services: Hos
   const name = plugin.name;
   if (reg.entries.some((e) => e.name === name))
     throw new PluginError('duplicate-plugin', name, 'a plugin of this name is attached already');
-  const entry: Entry = { plugin, name, unsubscribe: [], routeOwners: new Set() };
+  const entry: Entry = { plugin, name, unsubscribe: [], routeOwners: new Set(), ruleOwners: new Set() };
   const fileName = (n: string) => {
     if (!/^[A-Za-z0-9._-]+$/.test(n) || n.startsWith('.'))
       throw new Error(`plugin ${name}: bad file name ${JSON.stringify(n)}`);
@@ -197,6 +209,12 @@ export function attachPlugin(s: EngineState, plugin: EnginePlugin, services: Hos
         );
       reg.options.push({ entry, option });
     },
+    setRules(key, rules) {
+      if (!reg.rules) throw new Error(`plugin ${name}: no rules port (the engine was created without one)`);
+      const owner = `plugin:${name}:${key}`;
+      entry.ruleOwners.add(owner);
+      reg.rules.setOwner(owner, [...rules]);
+    },
     setRoutes(key, routes) {
       const owner = `plugin:${name}:${key}`;
       entry.routeOwners.add(owner);
@@ -239,15 +257,17 @@ function detach(s: EngineState, entry: Entry): void {
   const i = reg.entries.indexOf(entry);
   if (i >= 0) reg.entries.splice(i, 1);
   for (const owner of entry.routeOwners) s.routes.setOwner(owner, []);
+  for (const owner of entry.ruleOwners) reg.rules?.setOwner(owner, []);
 }
 
 export function startPlugins(s: EngineState): void {
   for (const e of s.plugins.entries) guard(s, e, 'start', () => e.plugin.start?.(), undefined);
 }
 
-/** Stops every plugin and withdraws their routes. */
+/** Stops every plugin and withdraws their rules (their routes go with the engine's). */
 export function stopPlugins(s: EngineState): void {
   for (const e of s.plugins.entries) guard(s, e, 'stop', () => e.plugin.stop?.(), undefined);
+  s.plugins.rules?.clear();
 }
 
 /** Gives each plugin the settings of the options it registered. */

@@ -6,7 +6,7 @@
  * every callback: a throwing plugin is logged and counted, never leaves the engine half-applied.
  */
 import type { Hna6Entry } from '@bmx7/codec';
-import type { Clock, LogLevel, Route } from './ports.js';
+import type { Clock, LogLevel, Route, Rule } from './ports.js';
 
 /** A node as plugins see it. */
 export interface NodeView {
@@ -158,6 +158,8 @@ export interface PluginHost {
   registerOption(option: PluginOption): void;
   /** Routes this plugin wants, under `key` (replaces what was set under it; withdrawn on stop). */
   setRoutes(key: string, routes: readonly Route[]): void;
+  /** Policy rules likewise; throws when the engine was created without a rules port. */
+  setRules(key: string, rules: readonly Rule[]): void;
   /** The plugin's private files. */
   readonly files: PluginFiles;
   readonly clock: Clock;

@@ -9,8 +9,8 @@ import { type RsaPrivateKey, rsaKeyFromDer } from '@bmx7/crypto';
 import { fixture } from '@bmx7/testenv/env';
 import type { EngineInit } from '../src/config.js';
 import type { Engine } from '../src/engine.js';
-import { createEngine } from '../src/engine.js';
-import type { FilesPort } from '../src/plugin-host.js';
+import { createEngine, type PluginComponents } from '../src/engine.js';
+
 import type { Clock, Random, Route } from '../src/ports.js';
 
 export class ManualClock implements Clock {
@@ -90,7 +90,7 @@ export class Medium {
   }> = [];
   delayMs = 1;
 
-  add(init: EngineInit, ifnames: string[], seed: number, extra: { files?: FilesPort } = {}): TestNode {
+  add(init: EngineInit, ifnames: string[], seed: number, extra: PluginComponents = {}): TestNode {
     const idx = this.nodes.length;
     const routes = new Map<string, Route>();
     const stored = { v: undefined as number | undefined };
