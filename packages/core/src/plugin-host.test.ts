@@ -232,20 +232,15 @@ describe('plugin host', () => {
     const got: PluginSettings[] = [];
     net.a.engine.use({
       name: 'opt',
-      attach(h) {
-        h.registerOption({
-          name: 'greeting',
-          type: { kind: 'string' },
-          default: 'hi',
-          help: 'the text to announce',
-        });
-      },
+      options: [{ name: 'greeting', type: { kind: 'string' }, default: 'hi', help: 'the text to announce' }],
+      attach() {},
       reconfigure: (next) => void got.push(next),
     });
     expect(() =>
       net.a.engine.use({
         name: 'other',
-        attach: (h) => h.registerOption({ name: 'Greeting', type: { kind: 'flag' }, help: '' }),
+        options: [{ name: 'Greeting', type: { kind: 'flag' }, help: '' }],
+        attach() {},
       }),
     ).toThrow(/option Greeting is claimed by opt/);
     expect(net.a.engine.pluginOptions()).toEqual([

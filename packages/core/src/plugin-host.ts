@@ -198,17 +198,6 @@ export function attachPlugin(s: EngineState, plugin: EnginePlugin, services: Hos
         throw new PluginError('table-claimed', name, `table ${table} exists already`);
       reg.tables.set(table, { entry, rows });
     },
-    registerOption(option) {
-      const lower = option.name.toLowerCase();
-      const owner = reg.options.find((o) => o.option.name.toLowerCase() === lower);
-      if (owner)
-        throw new PluginError(
-          'option-claimed',
-          name,
-          `option ${option.name} is claimed by ${owner.entry.name}`,
-        );
-      reg.options.push({ entry, option });
-    },
     setRules(key, rules) {
       if (!reg.rules) throw new Error(`plugin ${name}: no rules port (the engine was created without one)`);
       const owner = `plugin:${name}:${key}`;
@@ -232,6 +221,17 @@ export function attachPlugin(s: EngineState, plugin: EnginePlugin, services: Hos
   };
   reg.entries.push(entry);
   try {
+    for (const option of plugin.options ?? []) {
+      const lower = option.name.toLowerCase();
+      const owner = reg.options.find((o) => o.option.name.toLowerCase() === lower);
+      if (owner)
+        throw new PluginError(
+          'option-claimed',
+          name,
+          `option ${option.name} is claimed by ${owner.entry.name}`,
+        );
+      reg.options.push({ entry, option });
+    }
     plugin.attach(host);
   } catch (err) {
     detach(s, entry);

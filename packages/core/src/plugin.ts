@@ -154,8 +154,6 @@ export interface PluginHost {
   on(listener: (event: EngineEvent) => void): () => void;
   /** A show table (`show=<name>`); an empty one prints empty. */
   registerTable(name: string, rows: () => ShowRows): void;
-  /** Adds an option to the daemon's option table; its values reach `reconfigure`. */
-  registerOption(option: PluginOption): void;
   /** Routes this plugin wants, under `key` (replaces what was set under it; withdrawn on stop). */
   setRoutes(key: string, routes: readonly Route[]): void;
   /** Policy rules likewise; throws when the engine was created without a rules port. */
@@ -170,7 +168,12 @@ export interface PluginHost {
 /** What a plugin module exports: `createX(init)(components)` yields this (rule 8). */
 export interface EnginePlugin {
   name: string;
-  /** Called once from `engine.use()`; the plugin registers TLVs, options, tables. */
+  /**
+   * The options it adds to the daemon's option table (declared, so a daemon knows them before it
+   * parses its command line); their settings reach `reconfigure`.
+   */
+  readonly options?: readonly PluginOption[];
+  /** Called once from `engine.use()`; the plugin registers TLVs and tables. */
   attach(host: PluginHost): void;
   start?(): void;
   stop?(): void;

@@ -4,9 +4,14 @@
  * shows the greetings of every other node with their path (`show=greetings`), takes its text from
  * the `greeting` option at runtime, counts node events, and counts its starts in a private file.
  */
-import type { EnginePlugin, PluginHost } from '@bmx7/core';
+import type { EnginePlugin, PluginHost, PluginOption } from '@bmx7/core';
 
 export const GREETING_TLV = 30;
+
+/** `greeting=TEXT`: what this node announces. */
+export const GREETER_OPTIONS: readonly PluginOption[] = [
+  { name: 'greeting', type: { kind: 'string', maxLength: 64 }, help: 'the text this node announces' },
+];
 
 export interface GreeterInit {
   /** The text announced until the `greeting` option says otherwise. */
@@ -36,6 +41,7 @@ export function createGreeter(init: GreeterInit): Greeter {
   };
   return {
     name: 'greeter',
+    options: GREETER_OPTIONS,
     heard,
     events,
     starts,
@@ -50,11 +56,6 @@ export function createGreeter(init: GreeterInit): Greeter {
       });
       for (const [id, body] of h.tlvs(GREETING_TLV)) heard.set(id, dec.decode(body));
       h.on((e) => events.set(e.type, (events.get(e.type) ?? 0) + 1));
-      h.registerOption({
-        name: 'greeting',
-        type: { kind: 'string', maxLength: 64 },
-        help: 'the text to announce',
-      });
       h.registerTable('greetings', () =>
         [...heard].map(([id, text]) => {
           const n = h.node(id);
