@@ -34,9 +34,6 @@ export interface DaemonControl {
   compatibility(): number;
 }
 
-/** The tables `tables` lists (a plugin's would follow). */
-export const DAEMON_TABLES = ['status', 'interfaces', 'links', 'originators', 'keys', 'credits'] as const;
-
 function refusal(e: unknown): Outcome {
   if (e instanceof OptionError)
     return { ok: false, message: e.message, ...(e.option ? { option: e.option } : {}) };
@@ -98,7 +95,7 @@ export function createDaemonBackend(d: DaemonControl): ControlBackend {
         hostname: String(s?.name ?? ''),
       };
     },
-    tableNames: () => DAEMON_TABLES,
+    tableNames: () => eng.tables(),
     table: (name) => tableResult(eng, name, d.host),
     descriptions: (filter) =>
       eng

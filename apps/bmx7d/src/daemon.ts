@@ -11,7 +11,7 @@ import { hostname as osHostname } from 'node:os';
 import { dirname } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { type ConfigState, OptionError } from '@bmx7/control';
-import { createEngine, type Engine, type InterfaceInfo } from '@bmx7/core';
+import { createEngine, type Engine, type EnginePlugin, type InterfaceInfo } from '@bmx7/core';
 import { generateRsaKey, loadNodeKey, type RsaPrivateKey, saveNodeKey } from '@bmx7/crypto';
 import {
   createNetlinkClient,
@@ -25,18 +25,13 @@ import { createLinuxClock } from './clock.js';
 import { createDaemonBackend } from './control-backend.js';
 import { type ControlServer, startControlServer } from './control-server.js';
 import { createLinuxDatagrams } from './linux/datagrams.js';
+import { createFilesPort } from './linux/files.js';
 import { hasAddress, infoKey, interfaceInfo, readKernelView } from './linux/interfaces.js';
 import { openJournal } from './linux/journal.js';
 import { createKernel, undoEntry } from './linux/kernel.js';
 import { createDaemonLogger, type DaemonLogger } from './log.js';
-import {
-  absentOptionTable,
-  type DaemonSettings,
-  daemonOptionTable,
-  type StartArgs,
-  settingsOf,
-  stateFrom,
-} from './options.js';
+import { absentOptionTable, type DaemonSettings, type StartArgs, settingsOf, stateFrom } from './options.js';
+import { configurePlugins } from './plugins.js';
 import { PACKAGE_DIR, readRevision } from './revision.js';
 import { DaemonError, lockRuntimeDir } from './runtime-dir.js';
 import type { HostFacts } from './tables.js';
@@ -70,10 +65,14 @@ function openKey(s: DaemonSettings, logger: DaemonLogger): RsaPrivateKey {
   return key;
 }
 
-export async function startDaemon(start: StartArgs, first: DaemonSettings): Promise<RunningDaemon> {
+export async function startDaemon(
+  start: StartArgs,
+  first: DaemonSettings,
+  plugins: readonly EnginePlugin[] = [],
+): Promise<RunningDaemon> {
   let settings = first;
   let state: ConfigState = start.state;
-  const table = daemonOptionTable();
+  const table = start.table;
   const logger = createDaemonLogger(settings.debug);
   const rd = lockRuntimeDir(settings.runtimeDir);
   let nl: ReturnType<typeof createNetlinkClient> | undefined;
@@ -137,8 +136,19 @@ export async function startDaemon(start: StartArgs, first: DaemonSettings): Prom
       routes: kernel.routes,
       storage,
       logger,
+      // plugins keep their private files (keys) beside the node key, and set policy rules
+      files: createFilesPort(dirname(settings.keyPath)),
+      rules: kernel.rules,
     });
     const eng = engine;
+    for (const p of plugins) {
+      try {
+        eng.use(p);
+      } catch (e) {
+        throw new DaemonError('ERR_PLUGIN', (e as Error).message, { cause: e });
+      }
+    }
+    let pluginState = configurePlugins(eng, state, plugins);
     logger.log(0, 'bmx7d starting', {
       version: VERSION,
       shortId: eng.shortId,
@@ -147,8 +157,11 @@ export async function startDaemon(start: StartArgs, first: DaemonSettings): Prom
       devs: settings.devs.map((d) => d.name).join(','),
     });
     // node and route events reach stderr and every log subscriber at level 3 ("changes")
+    // (a path's metric changes often: only at level 4)
     eng.on((e) => {
       if (e.type === 'node-gone') logger.log(3, 'node gone', { id: e.id.slice(0, 8).toUpperCase() });
+      else if (e.type === 'path-changed')
+        logger.log(4, 'path changed', { name: e.node.name, metric: e.node.metric, hops: e.node.hops });
       else
         logger.log(3, e.type.replace('-', ' '), {
           name: e.node.name,
@@ -292,6 +305,7 @@ export async function startDaemon(start: StartArgs, first: DaemonSettings): Prom
       logger.level = ns.debug;
       const text = (v: unknown) => JSON.stringify(v, (_k, x) => (typeof x === 'bigint' ? x.toString() : x));
       if (text(old.engine) !== text(ns.engine)) eng.reconfigure(ns.engine);
+      pluginState = configurePlugins(eng, next, plugins, pluginState);
       void syncInterfaces();
     };
 
@@ -299,7 +313,7 @@ export async function startDaemon(start: StartArgs, first: DaemonSettings): Prom
     const backend = createDaemonBackend({
       engine: eng,
       options: table,
-      absent: absentOptionTable(),
+      absent: absentOptionTable(table),
       host,
       logger,
       version: `bmx7d-${VERSION}`,
@@ -353,7 +367,7 @@ export async function startDaemon(start: StartArgs, first: DaemonSettings): Prom
         return;
       }
       try {
-        adopt(stateFrom(start.argvOps, start.configFile));
+        adopt(stateFrom(start.argvOps, start.configFile, undefined, table));
         logger.log(0, 'SIGHUP: config reloaded', { file: start.configFile });
       } catch (e) {
         logger.log(0, 'SIGHUP: config not reloaded', { error: (e as Error).message });

@@ -9,14 +9,16 @@ import { hostname } from 'node:os';
 import { OptionError, renderHelp } from '@bmx7/control';
 import { startDaemon } from './daemon.js';
 import { daemonOptionTable, parseStartArgs, settingsOf } from './options.js';
+import { createBuiltinPlugins } from './plugins.js';
 
 async function main(argv: string[]): Promise<number> {
   let start: ReturnType<typeof parseStartArgs>;
   let settings: ReturnType<typeof settingsOf>;
+  const plugins = createBuiltinPlugins();
   try {
-    start = parseStartArgs(argv);
+    start = parseStartArgs(argv, undefined, daemonOptionTable(plugins));
     if (start.help) {
-      process.stdout.write(renderHelp(daemonOptionTable(), { program: 'bmx7d' }));
+      process.stdout.write(renderHelp(start.table, { program: 'bmx7d' }));
       return 0;
     }
     settings = settingsOf(start.state, { hostname: hostname() });
@@ -28,7 +30,7 @@ async function main(argv: string[]): Promise<number> {
     throw e;
   }
   try {
-    const d = await startDaemon(start, settings);
+    const d = await startDaemon(start, settings, plugins);
     return await d.done;
   } catch (e) {
     process.stderr.write(`bmx7d: ${(e as Error).message}\n`);

@@ -31,7 +31,8 @@ import {
   parseConfig,
   TUN_OPTIONS,
 } from '@bmx7/control';
-import { creditMatrix, type EngineInit, type TrustedNode } from '@bmx7/core';
+import { creditMatrix, type EngineInit, type EnginePlugin, type TrustedNode } from '@bmx7/core';
+import { pluginOptionSpecs } from './plugins.js';
 
 export const DEFAULT_RUNTIME_DIR = '/run/bmx7d';
 export const DEFAULT_KEY_PATH = '/etc/bmx7d/rsa.der';
@@ -57,22 +58,33 @@ function withOwnDefaults(specs: readonly OptionSpec[]): OptionSpec[] {
 }
 
 let table: OptionTable | undefined;
-/** The option table of bmx7d (control and core options, bmx7d's default paths). */
-export function daemonOptionTable(): OptionTable {
+/**
+ * The option table of bmx7d: control and core options with bmx7d's default paths, and the options
+ * of the plugins it runs (none: the core's table alone, cached).
+ */
+export function daemonOptionTable(plugins: readonly EnginePlugin[] = []): OptionTable {
+  if (plugins.length > 0)
+    return createOptionTable(
+      withOwnDefaults(CONTROL_OPTIONS),
+      withOwnDefaults(CORE_OPTIONS),
+      pluginOptionSpecs(plugins),
+    );
   table ??= createOptionTable(withOwnDefaults(CONTROL_OPTIONS), withOwnDefaults(CORE_OPTIONS));
   return table;
 }
 
 let absent: OptionTable | undefined;
-/** Options of the reference's plugins that bmx7d has not loaded (today: all of the tun plugin's). */
-export function absentOptionTable(): OptionTable {
+/** Options of the reference's plugins that bmx7d does not run (the tun plugin's, but what `loaded` has). */
+export function absentOptionTable(loaded?: OptionTable): OptionTable {
+  if (loaded !== undefined)
+    return createOptionTable(TUN_OPTIONS.filter((o) => loaded.get(o.name) === undefined));
   absent ??= createOptionTable(TUN_OPTIONS);
   return absent;
 }
 
 /** An option error, told as "not loaded" when a plugin bmx7d lacks provides the option. */
-function explain(e: OptionError): OptionError {
-  return absentPluginError(e, absentOptionTable()) ?? e;
+function explain(e: OptionError, t: OptionTable): OptionError {
+  return absentPluginError(e, absentOptionTable(t)) ?? e;
 }
 
 /** One configured interface (`dev=eth1 /rateMax=100M /channel=0`). */
@@ -108,10 +120,16 @@ export interface StartArgs {
   /** Command-line operations (kept to rebuild the state on SIGHUP). */
   argvOps: readonly Operation[];
   help: boolean;
+  /** The option table it was parsed with (with the plugins' options). */
+  table: OptionTable;
 }
 
 /** `--config FILE` / `--config=FILE` is bmx7d's own; everything else is the reference's syntax. */
-export function parseStartArgs(argv: readonly string[], readFile = readText): StartArgs {
+export function parseStartArgs(
+  argv: readonly string[],
+  readFile = readText,
+  t: OptionTable = daemonOptionTable(),
+): StartArgs {
   const words: string[] = [];
   let configFile: string | undefined;
   let help = false;
@@ -125,9 +143,8 @@ export function parseStartArgs(argv: readonly string[], readFile = readText): St
     else if (w === '--help' || w === '-h' || w === 'help') help = true;
     else words.push(w);
   }
-  const t = daemonOptionTable();
   const r = parseArgs(words, t, { context: 'init' });
-  if (!r.ok) throw explain(r.error);
+  if (!r.ok) throw explain(r.error, t);
   for (const op of r.value.ops) {
     if (op.op === 'flag' && op.option !== 'test')
       throw new OptionError(
@@ -138,8 +155,8 @@ export function parseStartArgs(argv: readonly string[], readFile = readText): St
         },
       );
   }
-  const state = stateFrom(r.value.ops, configFile, readFile);
-  return { state, configFile, argvOps: r.value.ops, help };
+  const state = stateFrom(r.value.ops, configFile, readFile, t);
+  return { state, configFile, argvOps: r.value.ops, help, table: t };
 }
 
 /** The state of the config file, with the command line on top (the command line wins). */
@@ -147,8 +164,8 @@ export function stateFrom(
   argvOps: readonly Operation[],
   configFile: string | undefined,
   readFile = readText,
+  t: OptionTable = daemonOptionTable(),
 ): ConfigState {
-  const t = daemonOptionTable();
   let state: ConfigState = EMPTY_CONFIG;
   if (configFile !== undefined) {
     let text: string;
@@ -165,7 +182,7 @@ export function stateFrom(
     }
     const c = parseConfig(text, t);
     if (!c.ok) {
-      const e = explain(c.error);
+      const e = explain(c.error, t);
       throw new OptionError(e.code, `${configFile}: ${e.message}`, { option: e.option });
     }
     const a = applyOperations(state, c.value.ops, t);

@@ -11,7 +11,7 @@ import { dirname, join, resolve } from 'node:path';
 export class DaemonError extends Error {
   override readonly name = 'DaemonError';
   constructor(
-    readonly code: 'ERR_ALREADY_RUNNING' | 'ERR_RUNTIME_DIR' | 'ERR_KEY' | 'ERR_SYSTEM',
+    readonly code: 'ERR_ALREADY_RUNNING' | 'ERR_RUNTIME_DIR' | 'ERR_KEY' | 'ERR_SYSTEM' | 'ERR_PLUGIN',
     message: string,
     options?: { cause?: unknown },
   ) {

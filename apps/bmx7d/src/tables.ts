@@ -101,13 +101,9 @@ export function tableRows(engine: Engine, table: string, host: HostFacts): Row[]
         }),
       ];
     }
-    default: {
-      if (!REFERENCE_TABLES.has(table)) {
-        const rows = engine.show(table);
-        return rows.length > 0 ? rows : undefined;
-      }
-      return engine.show(table);
-    }
+    default:
+      // the engine's and its plugins' tables; an empty one is empty, not unknown
+      return engine.tables().includes(table) ? engine.show(table) : undefined;
   }
 }
 

@@ -19,6 +19,8 @@ export {
   SimTimeoutError,
   TestkitError,
 } from './errors.js';
+export type { Greeter, GreeterInit } from './example-plugin.js';
+export { createGreeter, GREETER_OPTIONS, GREETING_TLV } from './example-plugin.js';
 export type { FilesUnderTest, MemoryFiles } from './files.js';
 export { createMemoryFiles, describeFilesCompliance } from './files.js';
 export { canonicalIPv6, formatIPv6, parseIPv6 } from './ipv6.js';
