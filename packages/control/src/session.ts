@@ -141,17 +141,22 @@ export function createControlSession(
 
   const serveLegacy = (words: readonly string[]): void => {
     const planned = requestsFromWords(words, backend.options);
-    if (!planned.ok) {
-      sink.write(encodeLegacyReply(`${planned.message}\n`));
+    // a refusal is its reason and a close without the end mark, as the reference's control.c
+    // answers it (docs/protocol.md §5.1): its clients then exit with an error
+    const refuse = (text: string): void => {
+      sink.write(text.replaceAll('$', '?'));
       close();
+    };
+    if (!planned.ok) {
+      refuse(`${planned.message}\n`);
       return;
     }
     let text = '';
     for (const body of planned.requests) {
       const reply = handleRequest(backend, { ...body, id: 0 } as ControlRequest, init);
       if (!reply.ok) {
-        text += `${reply.error.message}\n`;
-        break;
+        refuse(`${text}${reply.error.message}\n`);
+        return;
       }
       if (body.op === 'subscribe') sub = { id: undefined, level: body.args.level, legacy: true };
       else text += formatResultText(body as RequestBody, reply.result);
@@ -197,7 +202,7 @@ export function createControlSession(
             serveLegacy(ev.words);
             break;
           case 'legacy-error':
-            sink.write(encodeLegacyReply(`${ev.message}\n`));
+            sink.write(`${ev.message.replaceAll('$', '?')}\n`);
             close();
             break;
         }
