@@ -1,9 +1,10 @@
 /**
- * Protocol overhead in steady state (issue 6 benchmark): a line of three bmx7d nodes in network
- * namespaces, a tshark capture on the n1–n2 link after a warm-up, and per sending node the
+ * Protocol overhead in steady state, bmx7d against the reference: a line of three bmx7d nodes in
+ * network namespaces, a tshark capture on the n1–n2 link after a warm-up, and per sending node the
  * packets/s, UDP payload B/s, UDP B/s and Ethernet-frame B/s. Printed next to the reference's
- * figures measured the same way (bmx7-wire.md 2.3: n1 1.23 pkt/s, 131/141/207 B/s; n2 1.20 pkt/s,
- * 145/155/220 B/s). With BMX7_REF_BIN set, the reference daemon is measured in the same run too.
+ * figures measured the same way (docs/protocol.md §2.3: n1 1.23 pkt/s, 131/141/207 B/s;
+ * n2 1.20 pkt/s, 145/155/220 B/s). With BMX7_REF_BIN set, the reference daemon is measured in the
+ * same run too.
  *
  *   n1 [eth1] ──veth── [eth1] n2 [eth2] ──veth── [eth1] n3        capture on n1's eth1
  *
@@ -32,7 +33,7 @@ interface Figures {
   frameBytesPerSec: number;
 }
 
-/** bmx7-wire.md 2.3, 30 s capture on the n1–n2 link, ~80 s after start. */
+/** docs/protocol.md §2.3, 30 s capture on the n1–n2 link, ~80 s after start. */
 const REFERENCE_DOC: Record<'n1' | 'n2', Figures> = {
   n1: {
     neighbours: 1,

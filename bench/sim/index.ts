@@ -1,6 +1,6 @@
 /**
- * Simulated convergence at scale (issue 5 benchmark): random geometric meshes of 100, 250, 500
- * and 1000 real @bmx7/core engines in one process on virtual time. Prints one JSON object per
+ * Simulated convergence at scale, the routing core's benchmark: random geometric meshes of 100, 250,
+ * 500 and 1000 real @bmx7/core engines in one process on virtual time. Prints one JSON object per
  * mesh: virtual time to full convergence, wall time, CPU seconds per node per minute of protocol
  * time, heap per node.
  *

@@ -1,6 +1,6 @@
 /**
  * `bmx7ctl dump --verify`: checks every node id, description signature, RSA packet signature and
- * OGM chain value of a capture whose key or description is in the capture (bmx7-wire.md 4.4-4.9).
+ * OGM chain value of a capture whose key or description is in the capture (docs/protocol.md §4.4-4.9).
  *
  * A pure verifier over the dump's packet stream. It collects CONTENT_ADV bodies by content hash
  * and DESC_ADV descriptions, and checks:

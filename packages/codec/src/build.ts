@@ -1,5 +1,5 @@
 /**
- * Building an own description (bmx7-wire.md 4.5), the sender side of content.ts: every TLV body is
+ * Building an own description (docs/protocol.md §4.5), the sender side of content.ts: every TLV body is
  * referenced and compressed as the policy says (the reference's by default), the TLVs are put in
  * ascending type order behind the three mandatory ones, the VERSION virtual sizes are counted,
  * and the DSC_SIGNATURE is reserved with zeros. Sign `toSign` with the node key (RSASSA-PKCS1-v1_5,

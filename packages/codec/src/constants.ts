@@ -1,6 +1,6 @@
 /**
  * Numbers of the BMX7 wire format (compatibility version 21), named as the reference names them
- * (bmx7-wire.md section 4; reference msg.h, crypt.h, desc.h, content.h).
+ * (docs/protocol.md §4; reference msg.h, crypt.h, desc.h, content.h).
  */
 
 /** Compatibility version this codec speaks; receivers accept their own ±1 (4.1). */

@@ -1,5 +1,5 @@
 /**
- * Content addressing (bmx7-wire.md 4.5; reference content.c): splitting a TLV body into chunks
+ * Content addressing (docs/protocol.md §4.5; reference content.c): splitting a TLV body into chunks
  * and hash lists for sending, and assembling it again on receipt with all the reference's checks.
  *
  * Pure functions: SHA-224 and zlib come in as functions, so the codec has no crypto or zlib

@@ -1,5 +1,5 @@
 /**
- * Descriptions (bmx7-wire.md 4.5): a TLV list of at most 1198 bytes whose first three TLVs are the
+ * Descriptions (docs/protocol.md §4.5): a TLV list of at most 1198 bytes whose first three TLVs are the
  * content reference to the node key (its expanded hash is the node id), DSC_SIGNATURE and a
  * 44-byte VERSION. Other TLVs are inline or replaced by content references (type 0, "chash").
  *

@@ -1,5 +1,5 @@
 /**
- * Packet frames (bmx7-wire.md 4.3): one table entry per type with its decoder, encoder and the
+ * Packet frames (docs/protocol.md §4.3): one table entry per type with its decoder, encoder and the
  * reference's size rules (data header, minimum message, fixed-size messages, whether zero
  * messages are allowed). Frame types nobody handles are kept as `{ unknown: true, raw }`.
  */

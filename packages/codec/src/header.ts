@@ -1,5 +1,5 @@
 /**
- * The packet header (bmx7-wire.md 4.1) and the 2-byte frame/TLV header (4.2): one big-endian
+ * The packet header (docs/protocol.md §4.1) and the 2-byte frame/TLV header (§4.2): one big-endian
  * word, type in the top 5 bits, length (header included) in the low 11 bits.
  */
 import { put16, take, u16 } from './bytes.js';

@@ -1,6 +1,6 @@
 /**
  * @bmx7/codec: the BMX7 wire format (compatibility version 21) as pure functions over
- * Uint8Array. See README.md for the API overview and bmx7-wire.md (section 4) for the
+ * Uint8Array. See README.md for the API overview and docs/protocol.md (§4) for the
  * protocol.
  */
 

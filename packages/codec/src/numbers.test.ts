@@ -16,7 +16,7 @@ import {
   umetricToHuman,
 } from './numbers.js';
 
-describe('FM16 (bmx7-wire.md 4.10)', () => {
+describe('FM16 (docs/protocol.md §4.10)', () => {
   it('has the table values', () => {
     expect(UMETRIC_MAX).toBe(257_698_037_760);
     expect(fm16ToUmetric(FM16_MAX)).toBe(UMETRIC_MAX);

@@ -1,5 +1,5 @@
 /**
- * The reference's metric number formats (bmx7-wire.md 4.10; metrics.c, node.h):
+ * The reference's metric number formats (docs/protocol.md §4.10; metrics.c, node.h):
  *
  * - FM16 ("FMETRIC_U16"): 5-bit exponent e, 6-bit mantissa m, value 2^(e+6) + m·2^e. As a 16-bit
  *   number the exponent is the high byte and the mantissa the low byte, so numeric order is metric

@@ -1,5 +1,5 @@
 /**
- * Packets (bmx7-wire.md 4.1-4.4): the 30-byte header and a sequence of frames, decoded with the
+ * Packets (docs/protocol.md §4.1-4.4): the 30-byte header and a sequence of frames, decoded with the
  * reference's receive rules (msg.c rx_packet, rx_frame_iterate):
  *
  * - UDP payload exactly 30 or 32-1232 bytes; compatibility version within own ±1;

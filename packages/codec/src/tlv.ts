@@ -1,5 +1,5 @@
 /**
- * Description TLV bodies (bmx7-wire.md 4.8): one table entry per type with its decoder, encoder
+ * Description TLV bodies (docs/protocol.md §4.8): one table entry per type with its decoder, encoder
  * and the reference's size bounds (the handler's data header, minimum message size and whether
  * messages have a fixed size). A TLV body is what follows the 2-byte TLV header, either inline in
  * the description root or assembled from referenced content (content.ts).

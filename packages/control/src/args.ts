@@ -1,5 +1,5 @@
 /**
- * The reference's argument syntax (bmx7-wire.md 5.2), parsed against an option table into typed
+ * The reference's argument syntax (docs/protocol.md §5.2), parsed against an option table into typed
  * operations. Nothing is applied here: the daemon applies the operations, and only when the
  * whole sequence parsed, so a bad option changes nothing.
  *

@@ -1,5 +1,6 @@
 /**
- * Exit statuses of bmx7ctl (and of bmx7d for configuration errors), as issue 6 fixes them.
+ * Exit statuses of bmx7ctl (and of bmx7d for configuration errors): a fixed contract that scripts
+ * rely on, so a value never changes meaning.
  * A usage error is detected before anything on the system or in the daemon changes.
  */
 export const EXIT_OK = 0;

@@ -1,6 +1,6 @@
 /**
  * The reference's options as data: the control options (queries, actions, client settings), the
- * core's parameters and the tun plugin's (bmx7-wire.md 5.2 and 5.4). Names, short aliases,
+ * core's parameters and the tun plugin's (docs/protocol.md §5.2 and §5.4). Names, short aliases,
  * defaults, ranges, order classes and relevance are the reference's; plugins of bmx7d register
  * theirs with `registerOptions`.
  */
@@ -211,7 +211,7 @@ export const CONTROL_OPTIONS: readonly OptionSpec[] = [
   }),
 ];
 
-/** The core's parameters (bmx7-wire.md 5.4 "Core"). */
+/** The core's parameters (docs/protocol.md §5.4 "Core"). */
 export const CORE_OPTIONS: readonly OptionSpec[] = [
   opt('plugin', { kind: 'file' }, 'load a plugin', { multi: true, order: 2, relevance: 2, when: 'init' }),
   num('compatibility', 21, 19, 22, 'compatibility version of the wire format', { order: 3, when: 'init' }),
@@ -419,7 +419,7 @@ export const CORE_OPTIONS: readonly OptionSpec[] = [
 
 const TUN = 'tun';
 
-/** The tun plugin's parameters (bmx7-wire.md 5.4 "Plugins", tun). */
+/** The tun plugin's parameters (docs/protocol.md §5.4 "Plugins", tun). */
 export const TUN_OPTIONS: readonly OptionSpec[] = [
   opt(
     'tunDevName',

@@ -1,7 +1,7 @@
 /**
  * The option model: a declarative description of every option the daemon accepts, with the
  * reference's names, short aliases, value types, defaults, ranges, order classes and the rules
- * of when an option may be given (bmx7-wire.md 5.2 and 5.4). The same table drives the
+ * of when an option may be given (docs/protocol.md §5.2 and §5.4). The same table drives the
  * command-line parser, the config-file parser, runtime `set` requests, `parameters` and `help`.
  */
 import { isIPv4, isIPv6 } from 'node:net';
@@ -59,7 +59,7 @@ export interface OptionSpec {
   readonly multi?: boolean;
   readonly children?: readonly ChildOptionSpec[];
   /**
-   * Order class (bmx7-wire.md 5.2): options must appear in non-decreasing class on a command
+   * Order class (docs/protocol.md §5.2): options must appear in non-decreasing class on a command
    * line; 0 means anywhere. 2 runtimeDir, plugin; 3 help, connect, loopMode, ipVersion,
    * compatibility; 4 nodeRsaKey; 5 hostname; 6 ipAutoPrefix, autoSysctl, autoTunSysctl;
    * 8 tunDevName; 9 everything else.

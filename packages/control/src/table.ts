@@ -1,5 +1,5 @@
 /**
- * Table rendering as the reference prints `show=<table>` (bmx7-wire.md 5.3; reference bmx.c
+ * Table rendering as the reference prints `show=<table>` (docs/protocol.md §5.3; reference bmx.c
  * fields_dbg_table): a title line `NAME:`, a header of column names, then one line per row; each
  * column is left-aligned and padded to its widest cell (header included) and followed by one
  * space, except that a data row has no space after the table's *last defined* column (so rows end

@@ -1,5 +1,5 @@
 /**
- * The column sets of the reference's tables (bmx7-wire.md 5.3; names, order and relevance as the
+ * The column sets of the reference's tables (docs/protocol.md §5.3; names, order and relevance as the
  * reference's field formats declare them, checked against show-tables.txt). The daemon fills rows
  * keyed by these names; cells it lacks print as `---`.
  *
@@ -194,7 +194,7 @@ export const ORIGINATORS_TABLE: TableDef = {
 };
 
 /**
- * `keys` has the originators' columns (bmx7-wire 5.3, "like originators") with another default view:
+ * `keys` has the originators' columns (docs/protocol.md §5.3, "like originators") with another default view:
  * key bookkeeping up, routing down.
  */
 const KEYS_RELEVANCE: Record<string, Relevance> = {

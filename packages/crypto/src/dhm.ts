@@ -1,5 +1,5 @@
 /**
- * DHM link keys and MACs (bmx7-wire.md 4.4, 4.7): finite-field Diffie-Hellman over the RFC 3526
+ * DHM link keys and MACs (docs/protocol.md §4.4, §4.7): finite-field Diffie-Hellman over the RFC 3526
  * MODP groups (type 17 = 2048-bit, type 18 = 3072-bit, generator 2), pairwise secret =
  * SHA-224(shared value in minimal-length big-endian form), MAC = first 14 bytes of
  * SHA-224(packet digest ‖ pairwise secret). The group arithmetic is node:crypto's (noble has no

@@ -1,5 +1,5 @@
 /**
- * SHA-224, the only hash of BMX7 (bmx7-wire.md 4.7), content hashes (4.5) and constant-time
+ * SHA-224, the only hash of BMX7 (docs/protocol.md §4.7), content hashes (§4.5) and constant-time
  * comparison. The hot path uses node:crypto's one-shot `hash()`, which the benchmark
  * (bench/crypto) measured faster than @noble/hashes' sha224 at 64 B and 1 KiB; hash.test.ts proves
  * both give identical outputs.

@@ -17,7 +17,7 @@ describe('identity', () => {
     expect(shortId(id)).toBe('0C476241');
   });
 
-  it('primary address = fd70::/16 ‖ id bytes 0-13 (bmx7-wire.md 4.6 example)', () => {
+  it('primary address = fd70::/16 ‖ id bytes 0-13 (docs/protocol.md §4.6 example)', () => {
     expect(ip6ToString(primaryAddress(id))).toBe('fd70:c47:6241:3b5f:b8f2:2e3d:37b0:6be');
   });
 

@@ -1,5 +1,5 @@
 /**
- * Node identity (bmx7-wire.md 4.6): node id = SHA-224(0x00 ‖ key type ‖ modulus), the short id,
+ * Node identity (docs/protocol.md §4.6): node id = SHA-224(0x00 ‖ key type ‖ modulus), the short id,
  * the primary address (ipAutoPrefix fd70::/16 followed by the first 14 id bytes) and the tunnel
  * endpoint addresses the tun plugin derives from it.
  */

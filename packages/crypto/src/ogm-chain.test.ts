@@ -17,7 +17,7 @@ const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 const nodeId = nobleSha224(Uint8Array.of(0, 6, 1, 2, 3));
 const dHash = nobleSha224(Uint8Array.of(42));
 
-/** One chain step, written out with @noble/hashes as an independent oracle (bmx7-wire.md 4.9). */
+/** One chain step, written out with @noble/hashes as an independent oracle (docs/protocol.md §4.9). */
 function step(link: Uint8Array, seed: Uint8Array, id: Uint8Array, descSqn: number): Uint8Array {
   const sqn = new Uint8Array(4);
   new DataView(sqn.buffer).setUint32(0, descSqn);

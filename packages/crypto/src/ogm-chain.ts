@@ -1,5 +1,5 @@
 /**
- * OGM hash chains (bmx7-wire.md 4.9). A chain element is link 14 ‖ seed 14; one step hashes the
+ * OGM hash chains (docs/protocol.md §4.9). A chain element is link 14 ‖ seed 14; one step hashes the
  * 76-byte input block link ‖ seed ‖ node id 28 ‖ descSqn u32 and keeps the first 14 bytes as the
  * next link. The sender draws link(range) and seed at random and steps down to link(0), the
  * anchor, which VERSION publishes with the seed. The OGM of sqn s carries

@@ -1,5 +1,5 @@
 /**
- * RSA keys as the reference uses them (bmx7-wire.md 4.6, 4.7): types 1-8 = RSA512 … RSA4096,
+ * RSA keys as the reference uses them (docs/protocol.md §4.6, §4.7): types 1-8 = RSA512 … RSA4096,
  * public exponent always 65537 (never transmitted), public-key content = type u8 ‖ modulus
  * (exactly the key length, big-endian), signatures RSASSA-PKCS#1 v1.5 with SHA-224 over a
  * 28-byte digest. Key files are DER PKCS#1 RSAPrivateKey, as the reference reads and writes them.

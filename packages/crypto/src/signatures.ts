@@ -1,5 +1,5 @@
 /**
- * Description signatures (bmx7-wire.md 4.5) and packet authentication (4.4): RSA signatures with
+ * Description signatures (docs/protocol.md §4.5) and packet authentication (§4.4): RSA signatures with
  * the node key over descriptions, with the RSA link key over packet digests.
  */
 import { requireBytes } from './bytes.js';

@@ -1,6 +1,6 @@
 /**
  * Test-only walker of the reference captures: just enough of the BMX7 wire format
- * (bmx7-wire.md 4.1-4.5, 4.9) to take out the vectors the crypto tests need — descriptions and
+ * (docs/protocol.md §4.1-4.5, §4.9) to take out the vectors the crypto tests need — descriptions and
  * their signed parts, referenced contents, signed packets with their digest inputs, own OGMs and
  * IID_ADV chain values. @bmx7/crypto may not import the codec, so this is deliberately small and
  * trusts nothing: every read is bounds-checked and a malformed item is skipped.

@@ -1,7 +1,7 @@
 /**
- * The core engine against bad input and untrusted nodes (issue 5 acceptance tests): forged and
- * replayed descriptions, bad MACs and random bytes change nothing in anyone's routes; with trust
- * configured an untrusted node never gets a route and never carries traffic.
+ * The core engine against bad input and untrusted nodes, part of the routing core's acceptance
+ * tests: forged and replayed descriptions, bad MACs and random bytes change nothing in anyone's
+ * routes; with trust configured an untrusted node never gets a route and never carries traffic.
  */
 import { decodePacket, fromHex, put32 } from '@bmx7/codec';
 import { createEngine, type Engine, type EngineInit } from '@bmx7/core';

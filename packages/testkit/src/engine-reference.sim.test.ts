@@ -1,8 +1,8 @@
 /**
  * The core engine's admission credits, pacing and packet handling as the reference does them
- * (issue 5): the qualifying credit is granted once, SUPPORTS of level-3 friends recommend nodes,
- * the transmit bucket slows rounds, own OGMs keep their timers, and the frames of a packet before
- * a bad one are still processed.
+ * (docs/protocol.md §4.1, §4.9, §4.11): the qualifying credit is granted once, SUPPORTS of
+ * level-3 friends recommend nodes, the transmit bucket slows rounds, own OGMs keep their timers,
+ * and the frames of a packet before a bad one are still processed.
  */
 import { fromHex } from '@bmx7/codec';
 import { createEngine, type Engine, type EngineInit } from '@bmx7/core';

@@ -1,6 +1,6 @@
 /**
- * The core engine in the simulator (issue 5 acceptance tests): convergence on lines and grids,
- * rerouting, restarts and loss.
+ * The core engine in the simulator, the routing core's acceptance tests: convergence on lines and
+ * grids, rerouting, restarts and loss.
  */
 import { createEngine, type Engine, type EngineInit } from '@bmx7/core';
 import { describe, expect, it } from 'vitest';
@@ -97,7 +97,7 @@ describe('core engine in the simulator', () => {
     // n0's route to n1 goes direct; break that link
     expect(s.nodeOfLinkLocal(s.routeTo('n0', 'n1')!.via)).toBe('n1');
     s.setLink('n0', 'n1', { up: false });
-    // the dead next hop goes with its link after linkTimeout (20 s, bmx7-wire 4.10)
+    // the dead next hop goes with its link after linkTimeout (20 s, docs/protocol.md §4.10)
     const via = (a: string, b: string) => s.nodeOfLinkLocal(s.routeTo(a, b)?.via ?? '');
     const t = timeUntil(s, () => via('n0', 'n1') === 'n5' && via('n1', 'n0') === 'n2', 60_000);
     console.log('ring reroute after', t);
@@ -135,7 +135,7 @@ describe('core engine in the simulator', () => {
     s.assertLoopFree();
   });
 
-  it('a TLV unknown to the middle node is relayed unchanged to the far end (bmx7-wire 4.13)', () => {
+  it('a TLV unknown to the middle node is relayed unchanged to the far end (docs/protocol.md §4.13)', () => {
     const got: string[] = [];
     const s = createSimulation({
       seed: 'relay',

@@ -1,5 +1,5 @@
 /**
- * The logger port's in-memory twin: keeps the lines at or below a debug level (bmx7-wire 5.1
+ * The logger port's in-memory twin: keeps the lines at or below a debug level (docs/protocol.md §5.1
  * levels) so tests can look for them, and can echo them while debugging a test.
  */
 import type { Clock, Logger, LogLevel, Millis } from '@bmx7/core';

@@ -4,7 +4,7 @@
  * Nodes have named interfaces, each with a unique link-local address. Interfaces are joined by
  * segments: a segment of two members is a point-to-point link, more members make a shared medium.
  * A datagram sent on an interface reaches every other member of every segment the interface is on
- * (BMX7 sends to ff02::2, bmx7-wire 2.3), each copy through its own directed link with its own
+ * (BMX7 sends to ff02::2, docs/protocol.md §2.3), each copy through its own directed link with its own
  * loss probability, delay and jitter, so links can be asymmetric. An interface on several
  * two-member segments models a radio whose neighbours do not hear each other.
  *
@@ -36,7 +36,7 @@ export const DEFAULT_LINK_PARAMS: Readonly<LinkParams> = Object.freeze({
   jitterMs: 0,
 });
 
-/** Largest UDP payload that fits the IPv6 minimum MTU (bmx7-wire 2.3); bigger ones are counted. */
+/** Largest UDP payload that fits the IPv6 minimum MTU (docs/protocol.md §2.3); bigger ones are counted. */
 export const MAX_DATAGRAM = 1232;
 
 export type Receiver = (ifname: string, src: string, payload: Uint8Array) => void;

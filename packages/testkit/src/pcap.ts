@@ -2,7 +2,7 @@
  * Captures of simulated traffic as pcap files, to open in Wireshark or feed to the reference's
  * independent decoder: every datagram sent on the simulated network, as it would appear on the
  * sender's link (Ethernet to 33:33:00:00:00:02, IPv6 from the interface's link-local address to
- * ff02::2, UDP port 6270, hop limit 1: bmx7-wire 2.3).
+ * ff02::2, UDP port 6270, hop limit 1: docs/protocol.md §2.3).
  */
 import { BMX7_PORT, LINKTYPE, udp6Packet, writePcap } from '@bmx7/codec';
 import { parseIPv6 } from './ipv6.js';

@@ -91,7 +91,10 @@ export interface SimulationInit<T extends SimInstance> {
   maxRouteChanges?: number;
 }
 
-/** An interface to create: its name, and what the engine is told about its medium (bmx7-wire 4.10). */
+/**
+ * An interface to create: its name, and what the engine is told about its medium
+ * (docs/protocol.md §4.10).
+ */
 export interface IfaceSpec {
   name: string;
   /** Maximum link rate in bit/s. */
