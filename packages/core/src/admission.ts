@@ -20,7 +20,7 @@ export function applyTrust(s: EngineState): void {
   for (const t of s.cfg.trustedNodes ?? []) s.trusted.set(t.id.toLowerCase(), t.trust);
 }
 
-/** With trust configured only listed nodes (level ≥ 1) are supported (4.11). */
+/** With trust configured only listed nodes (level ≥ 1) are supported (§4.11). */
 export function supported(s: EngineState, h: string): boolean {
   if (!s.cfg.trustedNodes) return true;
   return (s.trusted.get(h) ?? 0) > 0;
@@ -61,7 +61,7 @@ export function getKey(s: EngineState, id: Uint8Array, create: boolean, h = hex(
 }
 
 /**
- * nQualifying credit (4.11): a supported key that sends us a packet qualifies for 30 s, once. It is
+ * nQualifying credit (§4.11): a supported key that sends us a packet qualifies for 30 s, once. It is
  * not renewed while it runs, nor granted to a neighbour: after it, a neighbour stays one by its
  * verified packets and link quality alone (nQ becomes nA, or nF for a friend). Fewer than
  * (100 − neighbours without the credit) / 2 keys hold it at once (the reference's nQ set limit;
@@ -79,7 +79,7 @@ export function grantQualifying(s: EngineState, k: KeyRec, now: number): void {
 }
 
 export function track(s: EngineState, k: KeyRec): void {
-  if (!supported(s, k.hex)) return; // trust: untrusted keys are never tracked (4.11)
+  if (!supported(s, k.hex)) return; // trust: untrusted keys are never tracked (§4.11)
   // room in the Tracked sets, or a less preferred key there to displace (kColCond_tracked)
   const now = s.c.clock.now();
   const sec = sections(s, now);
@@ -153,7 +153,7 @@ export function forgetKey(s: EngineState, k: KeyRec): void {
   }
 }
 
-/** The key's row (4.11): 0 qualifying (and the node itself), 1 friend, 2 recommended, 3 alien. */
+/** The key's row (§4.11): 0 qualifying (and the node itself), 1 friend, 2 recommended, 3 alien. */
 export function rowOf(s: EngineState, k: KeyRec, now: number): number {
   if (now < k.qualifyingUntil || k.hex === s.hex) return 0;
   if (supportLevel(s, k.hex) >= 2) return 1;
@@ -189,7 +189,7 @@ export function prefOf(s: EngineState, k: KeyRec, row: number, now: number): num
 }
 
 /**
- * Set limits (4.11, key.c keyNodes_fixLimits): while a set holds more keys than its limit, a key
+ * Set limits (§4.11, key.c keyNodes_fixLimits): while a set holds more keys than its limit, a key
  * of its least preferred occupied section is lowered one column: a random one where every key
  * has the section's preference, else the one with the lowest. A Listed key lowered is forgotten.
  */

@@ -1,12 +1,12 @@
 /**
- * Engine configuration: the reference's option defaults (bmx7-wire 4.12, 5.4). Every timing is
+ * Engine configuration: the reference's option defaults (docs/protocol.md §4.12, §5.4). Every timing is
  * configurable; `createEngine(init)` merges `init` over these defaults.
  */
 import type { RsaPrivateKey } from '@bmx7/crypto';
 import { type CreditSettings, creditMatrix } from './credits.js';
 import { DEFAULT_METRIC_PARAMS, type MetricParams } from './metrics.js';
 
-/** Trust levels of `setTrustedNode` (4.11): 0 none … 3; ≥ 2 is "friend". */
+/** Trust levels of `setTrustedNode` (§4.11): 0 none … 3; ≥ 2 is "friend". */
 export interface TrustedNode {
   /** Node id in hex (56 hex digits). */
   id: string;
@@ -28,10 +28,10 @@ export interface EngineInit {
   maxDhmNeighs?: number;
   /** Announced networks (unicastHna), e.g. "fd00:1::/64". */
   unicastHna?: string[];
-  /** Trust configuration: when set (even empty), only listed nodes are supported (4.11). */
+  /** Trust configuration: when set (even empty), only listed nodes are supported (§4.11). */
   trustedNodes?: TrustedNode[];
   /**
-   * Credit set limits and preferences by section acronym (setCredits, 4.11), e.g.
+   * Credit set limits and preferences by section acronym (setCredits, §4.11), e.g.
    * `{ nA: { maxNodes: 40 } }`; unset sets keep the reference's defaults.
    */
   credits?: CreditSettings;

@@ -1,5 +1,5 @@
 /**
- * Content items (bmx7-wire 4.5 "Content references"): the engine's view of @bmx7/codec's content
+ * Content items (docs/protocol.md §4.5 "Content references"): the engine's view of @bmx7/codec's content
  * module, with SHA-224 from @bmx7/crypto and zlib from @bmx7/codec/zlib injected.
  */
 import {
@@ -50,7 +50,7 @@ export type Resolution =
   | { status: 'ok'; data: Uint8Array }
   | { status: 'bad'; reason: string };
 
-/** Resolves a content reference against the store (4.5 receiver rules). */
+/** Resolves a content reference against the store (§4.5 receiver rules). */
 export function resolveRef(ref: ContentRef, store: ContentStore): Resolution {
   const lookup = (h: Uint8Array) => {
     const it = store.get(hex(h));

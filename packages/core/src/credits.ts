@@ -1,5 +1,5 @@
 /**
- * The reference's key credit matrix (bmx7-wire 4.11): five columns (Listed, Tracked, Certified,
+ * The reference's key credit matrix (docs/protocol.md §4.11): five columns (Listed, Tracked, Certified,
  * Promoted, Neighbor) by four rows (qualifying, friend, recommended, alien). Every key sits in one
  * section [row][column]; a set [row][column] holds every key of that column or a higher one and
  * that row or a lower one, and each set has a limit (maxNodes) and a preference.

@@ -23,7 +23,7 @@ import {
 import { hex } from './hex.js';
 import { DEFAULT_METRIC_PARAMS } from './metrics.js';
 
-describe('own description (bmx7-wire 4.5)', () => {
+describe('own description (docs/protocol.md §4.5)', () => {
   it('has the reference layout: 575-byte root, 703 bytes in 8 referenced contents', () => {
     const key = fixtureKey('n1');
     const dhm = createDhmKey(17);

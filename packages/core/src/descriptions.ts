@@ -1,5 +1,5 @@
 /**
- * Descriptions (bmx7-wire 4.5, 4.8): building and signing the own description, and parsing,
+ * Descriptions (docs/protocol.md §4.5, §4.8): building and signing the own description, and parsing,
  * verifying and interpreting other nodes' descriptions once their contents are resolved.
  */
 import {
@@ -42,7 +42,7 @@ export interface BuiltDescription {
   contents: ContentItem[];
 }
 
-/** Builds and signs the own description (4.5: mandatory TLVs, then ascending types). */
+/** Builds and signs the own description (§4.5: mandatory TLVs, then ascending types). */
 export function buildOwnDescription(d: OwnDescriptionInput): BuiltDescription {
   const contents: ContentItem[] = [];
   let virtLength = 0;
@@ -75,7 +75,7 @@ export function buildOwnDescription(d: OwnDescriptionInput): BuiltDescription {
     {
       type: TLV_TYPE.VERSION,
       cv: d.compatibility,
-      capabilities: 0x02, // 4.5/6: the reference's byte-swap artefact
+      capabilities: 0x02, // §4.5/6: the reference's byte-swap artefact
       bootSqn: d.bootSqn,
       descSqn: d.descSqn,
       ogmSqnRange: d.ogmSqnRange,
@@ -132,7 +132,7 @@ export function peekDescription(b: Uint8Array): { id: Uint8Array; descSqn: numbe
   };
 }
 
-/** Decodes a description and checks its signature with the node's public-key content (4.5 (1), (5)). */
+/** Decodes a description and checks its signature with the node's public-key content (§4.5 (1), (5)). */
 export function parseDescription(
   bytes: Uint8Array,
   pubkey: Uint8Array | undefined,
@@ -198,7 +198,7 @@ export function resolveDescription(
   return { status: 'ok', bodies };
 }
 
-/** The parts of a resolved description the core uses (4.8), or a rejection reason. */
+/** The parts of a resolved description the core uses (§4.8), or a rejection reason. */
 export interface DescriptionFacts {
   llips: string[];
   hna: Hna6Entry[];
@@ -244,7 +244,7 @@ function metricFromTlv(m: MetricTlv): MetricParams | undefined {
   };
 }
 
-/** The METRIC TLV body of own parameters (4.8). */
+/** The METRIC TLV body of own parameters (§4.8). */
 export function encodeMetricTlv(p: MetricParams): Uint8Array {
   const pi = [...p.interference];
   while (pi.length < 4) pi.push({ channelDistance: 0, hopDistance: 0, independence: 0 });
@@ -282,7 +282,7 @@ export function encodeMetricTlv(p: MetricParams): Uint8Array {
 const isLinkLocal = (a: Uint8Array) => a[0] === 0xfe && (a[1]! & 0xc0) === 0x80;
 
 /**
- * Interprets a resolved description (4.8 receiver tests): LLIP fe80::/10 only (≤ 255), HNA6 valid,
+ * Interprets a resolved description (§4.8 receiver tests): LLIP fe80::/10 only (≤ 255), HNA6 valid,
  * not link-local, fd70::/12 entries only the node's own /128, no duplicates; METRIC in range.
  */
 export function descriptionFacts(
@@ -310,7 +310,7 @@ export function descriptionFacts(
   const seen = new Set<string>();
   for (const e of hnaT?.entries ?? []) {
     if (e.prefixLen > 128 || isLinkLocal(e.address)) return { ok: false, reason: 'HNA6 entry' };
-    // inside fd70::/12 only /128 whose bytes 2–15 equal the id's bytes 0–13 (4.8, 4.6)
+    // inside fd70::/12 only /128 whose bytes 2–15 equal the id's bytes 0–13 (§4.8, §4.6)
     if (e.address[0] === 0xfd && (e.address[1]! & 0xf0) === 0x70) {
       if (e.prefixLen !== 128) return { ok: false, reason: 'HNA6 auto prefix' };
       for (let i = 2; i < 16; i++)

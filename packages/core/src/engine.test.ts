@@ -43,7 +43,7 @@ describe('two engines back to back', () => {
     expect(o).toMatchObject({
       shortId: b!.engine.shortId,
       name: 'n2',
-      as: 'nQ', // a neighbour with its qualifying credit (4.11)
+      as: 'nQ', // a neighbour with its qualifying credit (§4.11)
       S: 'A', // no trust configured: everybody supported and trusted
       s: 'A',
       T: 'A',
@@ -67,7 +67,7 @@ describe('plugin API', () => {
     const events: string[] = [];
     const a = m.add({ nodeKey: fixtureKey('n1'), hostname: 'a', linkRsaKeyMaterial: linkKey }, ['eth0'], 11);
     const b = m.add({ nodeKey: fixtureKey('n2'), hostname: 'b', linkRsaKeyMaterial: linkKey }, ['eth0'], 12);
-    // type 30 is free for extensions (bmx7-wire 4.13)
+    // type 30 is free for extensions (docs/protocol.md §4.13)
     a.engine.use({
       name: 'sender',
       attach: (host) =>
@@ -95,7 +95,7 @@ describe('plugin API', () => {
   });
 });
 
-describe('packet authentication method (bmx7-wire 4.4)', () => {
+describe('packet authentication method (docs/protocol.md §4.4)', () => {
   it('both sides switch to RSA link signatures when one has no DHM key', () => {
     const m = new Medium();
     const a = m.add(
@@ -158,7 +158,7 @@ describe('reconfigure', () => {
     const after = b.engine.nodes()[0]!;
     expect(after).toMatchObject({ name: 'after', descSqn: before.descSqn + 1 });
     expect(b.routes.size).toBe(1);
-    expect(a.stored.v).toBe(10); // descSqn file: written at start, then at multiples of 100 (4.5)
+    expect(a.stored.v).toBe(10); // descSqn file: written at start, then at multiples of 100 (§4.5)
   });
 });
 

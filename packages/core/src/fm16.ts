@@ -1,6 +1,6 @@
 /**
  * FM16 over bigint umetrics: the engine computes metrics in bigint (exact 64-bit arithmetic as
- * the reference does, 4.10); @bmx7/codec's number formats are used for the encoding itself.
+ * the reference does, §4.10); @bmx7/codec's number formats are used for the encoding itself.
  */
 import {
   fm16StepDown as codecStepDown,

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { IidRepo, mayRequest, newIidRef } from './iids.js';
 
-describe('IID repository (bmx7-wire 4.9)', () => {
+describe('IID repository (docs/protocol.md §4.9)', () => {
   it('numbers with the lowest free value and reuses freed ones', () => {
     const r = new IidRepo();
     expect(r.assign('me')).toBe(1);

@@ -1,5 +1,5 @@
 /**
- * IID repositories (bmx7-wire 4.9 "IIDs"): the own numbering of originators (lowest free ≥ 1,
+ * IID repositories (docs/protocol.md §4.9 "IIDs"): the own numbering of originators (lowest free ≥ 1,
  * 1 = myself, ≤ 16382) and, per neighbour, its IID → node references with their OGM state.
  */
 import type { OgmHop } from '@bmx7/codec';
@@ -8,9 +8,9 @@ type HopHistoryEntry = OgmHop;
 
 export const IID_OWN = 1;
 export const IID_MAX_OWN = 16382;
-/** IIDs above this from a neighbour are ignored (4.9). */
+/** IIDs above this from a neighbour are ignored (§4.9). */
 export const IID_MAX_RX = 10000;
-/** A neighbour IID reference lives 72 s after its last refresh (4.9, 4.12). */
+/** A neighbour IID reference lives 72 s after its last refresh (§4.9, §4.12). */
 export const IID_REF_TIMEOUT = 72_000;
 
 /** Own IID numbering: lowest free value ≥ 1. */
@@ -41,7 +41,7 @@ export class IidRepo {
   }
 }
 
-/** A neighbour's IID reference (4.9 "Neighbour IID refs"). */
+/** A neighbour's IID reference (§4.9 "Neighbour IID refs"). */
 export interface IidRef {
   iid: number;
   /** Node id hex, undefined until an IID_ADV maps it. */
@@ -58,13 +58,13 @@ export interface IidRef {
   chainOgm: Uint8Array | undefined;
   /** When `sqn` was first delivered by this neighbour. */
   sqnTime: number;
-  /** Rule I "best since" sqn (4.10). */
+  /** Rule I "best since" sqn (§4.10). */
   bestSince: number | undefined;
   /** Last OGM/IID_ADV naming this IID. */
   refreshed: number;
-  /** An OGM waiting for the mapping or description (4.9 acceptance step 1). */
+  /** An OGM waiting for the mapping or description (§4.9 acceptance step 1). */
   pending: { chainOgm: Uint8Array; fm16: number; hops: number; history: HopHistoryEntry[] } | undefined;
-  /** IID_REQ/DESC_REQ rate limit (4.12 descRetry*): sends in the current interval and its start. */
+  /** IID_REQ/DESC_REQ rate limit (§4.12 descRetry*): sends in the current interval and its start. */
   reqCount: number;
   reqWindowStart: number;
 }
@@ -93,7 +93,7 @@ export function newIidRef(iid: number, now: number): IidRef {
 
 /**
  * The ref starts over with a (new) description of its node: the sqn, metric, hop history, chain
- * value and rule-I mark of the old chain no longer hold (4.9).
+ * value and rule-I mark of the old chain no longer hold (§4.9).
  */
 export function restartRef(ref: IidRef, descSqn: number): void {
   ref.descSqn = descSqn;
@@ -105,7 +105,7 @@ export function restartRef(ref: IidRef, descSqn: number): void {
 }
 
 /**
- * Per-IID request cap (4.12): at most `iterations` + 1 sends, then a pause until `interval` has
+ * Per-IID request cap (§4.12): at most `iterations` + 1 sends, then a pause until `interval` has
  * passed since the window started. Returns true when a request may be sent now.
  */
 export function mayRequest(ref: IidRef, now: number, iterations: number, interval: number): boolean {

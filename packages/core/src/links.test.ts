@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { isLateHello, lqOk, newHelloWindow, recordHello } from './links.js';
 
-describe('hello window (bmx7-wire 4.10)', () => {
+describe('hello window (docs/protocol.md §4.10)', () => {
   it('rq climbs 5, 10, 15, 21, 26 … 255 while the 48-hello window fills', () => {
     const w = newHelloWindow();
     const rqs: number[] = [];

@@ -1,5 +1,5 @@
 /**
- * Link sensing (bmx7-wire 4.10 "Link sensing"): the HELLO receive window per link, rq from it,
+ * Link sensing (docs/protocol.md §4.10 "Link sensing"): the HELLO receive window per link, rq from it,
  * tq from HELLO_REPLY, and the time-aware values. Plain data and functions; the engine owns the
  * link records.
  */
@@ -30,14 +30,14 @@ const setBit = (m: Uint8Array, s: number, v: 0 | 1) => {
 
 /**
  * True when hello `s` is a late duplicate given the last sqn M seen from the neighbour's interface
- * over all own interfaces (4.10).
+ * over all own interfaces (§4.10).
  */
 export function isLateHello(s: number, lastOfNbDev: number | undefined): boolean {
   if (lastOfNbDev === undefined) return false;
   return s !== lastOfNbDev && ((lastOfNbDev - s) & SQN_MASK) < HELLO_LATE_DUPLICATES;
 }
 
-/** Records hello `s` in the window (4.10) and returns the new rq = ⌊255·n/window⌋. */
+/** Records hello `s` in the window (§4.10) and returns the new rq = ⌊255·n/window⌋. */
 export function recordHello(w: HelloWindow, s: number, linkWindow: number): number {
   const d = (s - w.last) & SQN_MASK;
   if (w.last < 0 || d >= linkWindow) {
@@ -78,7 +78,7 @@ export function timeAwareTq(q: LinkQuality, now: number, linkTimeoutMs: number):
   return q.tqTime < 0 ? 0 : timeAware(q.tq, now - q.tqTime, linkTimeoutMs);
 }
 
-/** "lq ok" (4.10): time-aware rq and tq of the same link ≥ minLinkQuality. */
+/** "lq ok" (§4.10): time-aware rq and tq of the same link ≥ minLinkQuality. */
 export function lqOk(q: LinkQuality, now: number, linkTimeoutMs: number, minLinkQuality: number): boolean {
   return (
     timeAwareRq(q, now, linkTimeoutMs) >= minLinkQuality &&

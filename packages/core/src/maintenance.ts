@@ -25,7 +25,7 @@ import { tryResolve } from './store.js';
 
 /**
  * Link keys expire after linkKeyLifetime; the first of each kind after a random 1…lifetime s
- * (4.5, 4.7). A renewal makes a new description; DHM secrets with the old key are dropped.
+ * (§4.5, §4.7). A renewal makes a new description; DHM secrets with the old key are dropped.
  */
 export function renewLinkKeys(s: EngineState, now: number): void {
   const life = s.cfg.linkKeyLifetime * 1000;
@@ -104,7 +104,7 @@ export function maintenance(s: EngineState): void {
     }
     // promote resolved pending descriptions whose promotion condition now holds
     if (k.pending && k.state >= KEY_STATE.CERTIFIED) tryResolve(s, k);
-    // re-resolve what is still missing every maintainanceInterval (4.12)
+    // re-resolve what is still missing every maintainanceInterval (§4.12)
     if (rerequest && k.state >= KEY_STATE.TRACKED) {
       if (!k.pubkey) requestPubkey(s, k);
       else if (k.pending && !k.pending.facts)

@@ -11,7 +11,7 @@ import {
 
 const G = 1_000_000_000n;
 
-// bmx7-wire 4.10 "Worked examples (LAN 1000M, default METRIC) [pcap]".
+// docs/protocol.md §4.10 "Worked examples (LAN 1000M, default METRIC)".
 const worked = [
   { claimed: 257_698_037_760n, rq: 255, tq: 255, lq: 255, tp: 1_000_000_000n, sent: 998_244_352n },
   { claimed: 998_244_352n, rq: 255, tq: 255, lq: 255, tp: 1_000_000_000n, sent: 704_643_072n },
@@ -20,7 +20,7 @@ const worked = [
   { claimed: 257_698_037_760n, rq: 159, tq: 170, lq: 67, tp: 262_745_097n, sent: 262_144_000n },
 ];
 
-describe('metrics (bmx7-wire 4.10 worked examples)', () => {
+describe('metrics (docs/protocol.md §4.10 worked examples)', () => {
   it.each(worked)('claimed $claimed rq $rq tq $tq', (w) => {
     const p = DEFAULT_METRIC_PARAMS;
     expect(linkQualityCurve(w.rq, w.tq, p)).toBe(w.lq);

@@ -1,5 +1,5 @@
 /**
- * Link throughput and path metric (bmx7-wire 4.10). Pure functions over bigint "umetric" values
+ * Link throughput and path metric (docs/protocol.md §4.10). Pure functions over bigint "umetric" values
  * (bit/s), so that the reference's 64-bit integer arithmetic is reproduced exactly; the only
  * floating-point step is the square root, which the reference takes in single precision.
  */
@@ -14,7 +14,7 @@ const U64_MAX = (1n << 64n) - 1n;
 const U64_MAX_HALF_SQRT = 3_037_000_499n; // floor(sqrt(2^63 - 1))
 const UMETRIC_MAX_SQRT = BigInt(Math.floor(Math.sqrt(Number(UMETRIC_MAX))));
 
-/** METRIC algorithm bits (4.10 table). */
+/** METRIC algorithm bits (§4.10 table). */
 export const METRIC_ALGO = { CP: 1, MP: 256, EP: 512, MB: 1024, EB: 2048, VB: 4096 } as const;
 
 /** One path-interference parameter (METRIC TLV offset 28). */
@@ -24,7 +24,7 @@ export interface PathInterference {
   independence: number;
 }
 
-/** The originator's metric parameters: its METRIC TLV (4.8) or our own defaults. */
+/** The originator's metric parameters: its METRIC TLV (§4.8) or our own defaults. */
 export interface MetricParams {
   pathMetricMin: bigint;
   algo: number;
@@ -50,7 +50,7 @@ export interface MetricParams {
   interference: PathInterference[];
 }
 
-/** The reference defaults (5.4, 4.8 METRIC table). */
+/** The reference defaults (§5.4, §4.8 METRIC table). */
 export const DEFAULT_METRIC_PARAMS: Readonly<MetricParams> = Object.freeze({
   pathMetricMin: 65n,
   algo: 4097,
@@ -111,7 +111,7 @@ function power(x: bigint, num: number, div: number): bigint {
   }
 }
 
-/** Steps 1–4 of "link throughput" (4.10): the link quality after the threshold curve, 0–255. */
+/** Steps 1–4 of "link throughput" (§4.10): the link quality after the threshold curve, 0–255. */
 export function linkQualityCurve(rq: number, tq: number, p: MetricParams): number {
   const tqE = power((UMETRIC_MAX * BigInt(tq)) / 255n, p.txExpNumerator, p.txExpDivisor);
   const rqE = power((UMETRIC_MAX * BigInt(rq)) / 255n, p.rxExpNumerator, p.rxExpDivisor);
@@ -123,7 +123,7 @@ export function linkQualityCurve(rq: number, tq: number, p: MetricParams): numbe
   return lq;
 }
 
-/** Link throughput (4.10 step 5): `rateMax` scaled by the curved lq; WLAN × linkRateEfficiency %. */
+/** Link throughput (§4.10 step 5): `rateMax` scaled by the curved lq; WLAN × linkRateEfficiency %. */
 export function linkThroughput(
   rq: number,
   tq: number,
@@ -135,7 +135,7 @@ export function linkThroughput(
   return (multiplyNormalized(rateMax, lqU) * BigInt(wireless ? p.linkRateEfficiency : 100)) / 100n;
 }
 
-/** One wireless hop of an OGM hop history (4.9), or the own link. */
+/** One wireless hop of an OGM hop history (§4.9), or the own link. */
 export interface HopEntry {
   metric: bigint;
   channel: number;
@@ -187,7 +187,7 @@ export interface PathMetricInput {
 }
 
 /**
- * The path metric via one link (4.10 "Path metric", steps 1–4): returns the new umetric, or
+ * The path metric via one link (§4.10 "Path metric", steps 1–4): returns the new umetric, or
  * UMETRIC_NOT_ROUTABLE (65) when there is no path through this link.
  */
 export function pathMetric(input: PathMetricInput, p: MetricParams): bigint {
@@ -227,7 +227,7 @@ export function pathMetric(input: PathMetricInput, p: MetricParams): bigint {
       }
       um = m;
     } else {
-      // EB, and once per unknown bit (4.10 table "other").
+      // EB, and once per unknown bit (§4.10 table "other").
       um = um < 2n || linkTP < 2n ? UMETRIC_NOT_ROUTABLE : U64_MAX / (U64_MAX / um + U64_MAX / linkTP);
     }
   }
@@ -238,7 +238,7 @@ export function pathMetric(input: PathMetricInput, p: MetricParams): bigint {
   return um;
 }
 
-/** Time-aware rq/tq (4.10): full value for T/10, then 90 % falling linearly to 0 at T. */
+/** Time-aware rq/tq (§4.10): full value for T/10, then 90 % falling linearly to 0 at T. */
 export function timeAware(value: number, ageMs: number, linkTimeoutMs: number): number {
   if (ageMs < linkTimeoutMs / 10) return value;
   if (ageMs >= linkTimeoutMs) return 0;

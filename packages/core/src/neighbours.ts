@@ -13,7 +13,7 @@ import type { EngineState, KeyRec, Link, Neigh } from './state.js';
 export function purgeLink(s: EngineState, l: Link): void {
   l.nb.links.delete(l.id);
   s.links.delete(l.id);
-  // routes over it are withdrawn (4.10 "Purge")
+  // routes over it are withdrawn (§4.10 "Purge")
   for (const k of [...l.routed]) {
     const o = k.orig;
     l.routed.delete(k);
@@ -27,7 +27,7 @@ export function purgeLink(s: EngineState, l: Link): void {
   }
 }
 
-/** The pairwise DHM secret (4.4), computed on first use: only neighbours ever need it. */
+/** The pairwise DHM secret (§4.4), computed on first use: only neighbours ever need it. */
 export function secretOf(s: EngineState, k: KeyRec): Uint8Array | undefined {
   if (k.dhmSecret) return k.dhmSecret;
   const g = k.current?.facts?.dhmKey;

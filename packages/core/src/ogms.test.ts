@@ -11,7 +11,7 @@ import {
   scheduleOgm,
 } from './ogms.js';
 
-describe('aggregation receive window (bmx7-wire 4.9)', () => {
+describe('aggregation receive window (docs/protocol.md §4.9)', () => {
   it('accepts each aggregation in the window once and lists the missing ones', () => {
     const w = newAggRxWindow();
     expect(onAggSqnAdv(w, 10, 3)).toBe(true);
@@ -39,7 +39,7 @@ describe('aggregation receive window (bmx7-wire 4.9)', () => {
   });
 });
 
-describe('aggregation sender (bmx7-wire 4.9)', () => {
+describe('aggregation sender (docs/protocol.md §4.9)', () => {
   it('updates in place while unflushed and moves to the next after a flush', () => {
     const a = newAggTx<{ node: string; bytes: number; v: number }>();
     scheduleOgm(a, { node: 'x', bytes: 18, v: 1 });

@@ -1,13 +1,13 @@
 /**
- * OGM aggregations (bmx7-wire 4.9 "Aggregations"): the sender side (every originator's current
+ * OGM aggregations (docs/protocol.md §4.9 "Aggregations"): the sender side (every originator's current
  * OGM in exactly one numbered aggregation) and the receiver side (per neighbour the announced
  * window and a 256-entry map of received aggregation sqns).
  */
 
 const SQN_MASK = 0xffff;
-/** At most 256 aggregations in the window (4.9). */
+/** At most 256 aggregations in the window (§4.9). */
 export const AGG_WINDOW_MAX = 256;
-/** Message bytes an aggregation may hold, and the size that triggers an immediate flush (4.9). */
+/** Message bytes an aggregation may hold, and the size that triggers an immediate flush (§4.9). */
 export const AGG_BYTES_MAX = 580;
 export const AGG_BYTES_FLUSH = 532;
 
@@ -24,7 +24,7 @@ export function newAggRxWindow(): AggRxWindow {
   return { max: -1, size: 0, got: new Uint8Array(AGG_WINDOW_MAX) };
 }
 
-/** Applies OGM_AGG_SQN_ADV(max, size) (4.9). Returns false when ignored as old. */
+/** Applies OGM_AGG_SQN_ADV(max, size) (§4.9). Returns false when ignored as old. */
 export function onAggSqnAdv(w: AggRxWindow, max: number, size: number): boolean {
   if (w.max >= 0) {
     const behind = (w.max - max) & SQN_MASK;
@@ -41,7 +41,7 @@ export function onAggSqnAdv(w: AggRxWindow, max: number, size: number): boolean 
   return true;
 }
 
-/** True (and marks it) when aggregation `agg` is inside the window and not yet received (4.9). */
+/** True (and marks it) when aggregation `agg` is inside the window and not yet received (§4.9). */
 export function acceptAggregation(w: AggRxWindow, agg: number): boolean {
   if (w.max < 0) return false;
   if (((w.max - agg) & SQN_MASK) >= w.size) return false;
@@ -50,7 +50,7 @@ export function acceptAggregation(w: AggRxWindow, agg: number): boolean {
   return true;
 }
 
-/** Unreceived aggregation sqns in (max − size, max], for OGM_REQ (4.9). */
+/** Unreceived aggregation sqns in (max − size, max], for OGM_REQ (§4.9). */
 export function missingAggregations(w: AggRxWindow): number[] {
   const out: number[] = [];
   if (w.max < 0) return out;
@@ -61,7 +61,7 @@ export function missingAggregations(w: AggRxWindow): number[] {
   return out;
 }
 
-/** One OGM as the sender keeps it (4.9 OGM_ADV message). */
+/** One OGM as the sender keeps it (§4.9 OGM_ADV message). */
 export interface OgmEntry {
   /** Originator key (hex node id). */
   node: string;
@@ -94,7 +94,7 @@ function openNext<T extends OgmEntry>(a: AggTx<T>): void {
   a.newestFlushed = false;
   a.aggs.set(a.newest, new Map());
   a.bytes.set(a.newest, 0);
-  // opening a 257th drops the OGMs still in the oldest (4.9)
+  // opening a 257th drops the OGMs still in the oldest (§4.9)
   const oldest = (a.newest - AGG_WINDOW_MAX) & SQN_MASK;
   const gone = a.aggs.get(oldest);
   if (gone) {
@@ -127,7 +127,7 @@ function trimOld<T extends OgmEntry>(a: AggTx<T>): void {
 }
 
 /**
- * (Re)schedules an originator's OGM (4.9): updated in place in the newest unflushed aggregation if
+ * (Re)schedules an originator's OGM (§4.9): updated in place in the newest unflushed aggregation if
  * it fits, else moved to the newest unflushed one. Returns true when the aggregation is now full
  * enough to be flushed at once.
  */
@@ -155,7 +155,7 @@ export function scheduleOgm<T extends OgmEntry>(a: AggTx<T>, ogm: T): boolean {
   return (a.bytes.get(a.newest) ?? 0) > AGG_BYTES_FLUSH;
 }
 
-/** Window size: from the oldest aggregation still holding an OGM up to the newest (4.9). */
+/** Window size: from the oldest aggregation still holding an OGM up to the newest (§4.9). */
 export function aggWindow<T extends OgmEntry>(a: AggTx<T>): number {
   trimOld(a);
   for (const [sqn, agg] of a.aggs) {

@@ -83,7 +83,7 @@ export function onIidAdv(s: EngineState, nb: Neigh, a: IidAdv): void {
     return;
   }
   if (cur.parsed.descSqn !== a.descSqn || !cur.verifier) return;
-  // learn the current sqn with no path (4.9 IID_ADV)
+  // learn the current sqn with no path (§4.9 IID_ADV)
   // the anchor itself (sqn 0) proves nothing and would cost a search over the whole range
   const anchor = isAnchor(cur.verifier, a.chainOgm);
   const found = anchor ? 0 : findChainSqn(cur.verifier, a.chainOgm, { fullRange: true });
@@ -115,7 +115,7 @@ export function onOgm(s: EngineState, nb: Neigh, o: Ogm): void {
   processOgm(s, nb, ref, o.chainOgm, o.metric, o.hops, o.history.length ? [...o.history] : NO_HISTORY, true);
 }
 
-/** OGM acceptance per message (4.9 steps 1–4). */
+/** OGM acceptance per message (§4.9 steps 1–4). */
 export function processOgm(
   s: EngineState,
   nb: Neigh,
@@ -132,7 +132,7 @@ export function processOgm(
     return;
   }
   if (ref.node === s.hex) {
-    // metric attack check (4.9 step 3)
+    // metric attack check (§4.9 step 3)
     if (s.chain && s.chainConst) {
       const v = ownVerifier(s);
       const found = v ? findChainSqn(v, chainOgm, { deviation: s.cfg.ogmSqnDeviation }) : 0;
@@ -183,7 +183,7 @@ export function processOgm(
   evaluate(s, k, nb, ref);
 }
 
-/** An OGM waits for its IID mapping or description; the IID is asked for, rate-limited (4.9 step 1). */
+/** An OGM waits for its IID mapping or description; the IID is asked for, rate-limited (§4.9 step 1). */
 export function pendOgm(
   s: EngineState,
   nb: Neigh,
@@ -228,7 +228,7 @@ export function ownVerifier(s: EngineState): OgmChainVerifier | undefined {
   return v;
 }
 
-/** The neighbour's offer via its best lq-ok link (4.10 "The neighbour's offer"). */
+/** The neighbour's offer via its best lq-ok link (§4.10 "The neighbour's offer"). */
 export function offer(
   s: EngineState,
   k: KeyRec,
@@ -262,7 +262,7 @@ export function offer(
   return best;
 }
 
-/** Path evaluation for originator k with neighbour nb's ref (4.10 "Path selection"). */
+/** Path evaluation for originator k with neighbour nb's ref (§4.10 "Path selection"). */
 export function evaluate(s: EngineState, k: KeyRec, nb: Neigh, ref: IidRef): void {
   const o = k.orig;
   const d = k.current;
@@ -270,7 +270,7 @@ export function evaluate(s: EngineState, k: KeyRec, nb: Neigh, ref: IidRef): voi
   const now = s.c.clock.now();
   const p = d.facts.metric;
   const claimed = umetricFromFm16(ref.fm16);
-  // not applicable at all: older sqn, or same sqn without a better claim (4.10)
+  // not applicable at all: older sqn, or same sqn without a better claim (§4.10)
   if (ref.sqn < o.sqn || !(ref.sqn > o.sqn || claimed > o.um)) return;
   let cand = offer(s, k, nb, claimed, ref.history);
   const minimum = o.minimum;
@@ -354,7 +354,7 @@ function pathOf(o: Orig): PathView {
   return p;
 }
 
-/** (Re)schedules an originator's OGM into the newest aggregation (4.9 "forwarding"). */
+/** (Re)schedules an originator's OGM into the newest aggregation (§4.9 "forwarding"). */
 export function scheduleOrigOgm(s: EngineState, k: KeyRec): void {
   const o = k.orig;
   if (!o?.chainOgm || o.sqn < 1) return;
@@ -372,7 +372,7 @@ export function scheduleOrigOgm(s: EngineState, k: KeyRec): void {
 }
 
 /**
- * Hop history of a forwarded OGM (4.9): only with CP in the originator's algorithm; my own link
+ * Hop history of a forwarded OGM (§4.9): only with CP in the originator's algorithm; my own link
  * first if its interface is not exclusive, then the received entries with channel ≠ 0, at most
  * the originator's ogmHistorySize.
  */

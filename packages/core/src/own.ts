@@ -138,7 +138,7 @@ export function buildDescription(s: EngineState): void {
   };
   s.chainConst = ogmChainConstant(built.dHash, s.chain.anchor, s.id, s.descSqn);
   s.descFrame = descAdvFrame(built.bytes);
-  // sent once as DESC_ADV on all interfaces; own OGM sqn restarts at 1 (4.5)
+  // sent once as DESC_ADV on all interfaces; own OGM sqn restarts at 1 (§4.5)
   for (const ifname of s.ifs.keys()) {
     const f = s.descFrame;
     sendDescAdv(s, f, ifname, () => (s.descFrame === f ? f : undefined));
@@ -151,7 +151,7 @@ export function buildDescription(s: EngineState): void {
 export function ownOgm(s: EngineState): void {
   if (!s.chain || !s.chainConst) return;
   if (s.ogmSqn >= s.chain.range) {
-    descUpdate(s); // sqn range used up → new description (4.5)
+    descUpdate(s); // sqn range used up → new description (§4.5)
     return;
   }
   s.ogmSqn++;

@@ -1,5 +1,5 @@
 /**
- * Send pacing as the reference does it (bmx7-wire 4.1, 4.9, 4.12): the transmit bucket that
+ * Send pacing as the reference does it (docs/protocol.md §4.1, §4.9, §4.12): the transmit bucket that
  * spaces send rounds, and `doNowOrLater`, the timer rule of its casual and own-OGM schedules.
  * Pure: time comes in as arguments.
  */

@@ -21,7 +21,7 @@ export interface Random {
   float(): number;
 }
 
-/** A local network interface as the engine sees it (bmx7-wire 2.1, 4.4 "devIdx", 4.10 rateMax/channel). */
+/** A local network interface as the engine sees it (docs/protocol.md §2.1, §4.4 "devIdx", §4.10 rateMax/channel). */
 export interface InterfaceInfo {
   /** Kernel interface name, e.g. "eth1". */
   name: string;
@@ -33,11 +33,11 @@ export interface InterfaceInfo {
   up: boolean;
   /** Maximum link rate in bit/s (LAN default 1000M; WLAN 56M). */
   rateMax?: bigint;
-  /** 0 = exclusive (wired), 1–254 = wireless channel, 255 = shared/unknown (bmx7-wire 4.10). */
+  /** 0 = exclusive (wired), 1–254 = wireless channel, 255 = shared/unknown (docs/protocol.md §4.10). */
   channel?: number;
 }
 
-/** UDP port 6270 datagrams to and from ff02::2 on one interface (bmx7-wire 2.3). */
+/** UDP port 6270 datagrams to and from ff02::2 on one interface (docs/protocol.md §2.3). */
 export interface DatagramPort {
   /** Sends one UDP payload (≤ 1232 bytes) to ff02::2 port 6270 out of `ifname`, from its link-local address. */
   send(ifname: string, payload: Uint8Array): void;
@@ -132,7 +132,7 @@ export interface RulesPort {
   remove(rule: Rule): void;
 }
 
-/** Small persistent state (bmx7-wire 4.5 descSqn rules). */
+/** Small persistent state (docs/protocol.md §4.5 descSqn rules). */
 export interface StoragePort {
   /** The stored descSqn counter, or undefined when there is none yet. */
   loadDescSqn(): number | undefined;
@@ -140,7 +140,7 @@ export interface StoragePort {
   saveDescSqn(value: number): void;
 }
 
-/** Debug levels of the reference (bmx7-wire 5.1): 0 system, 3 changes, 4 verbose, 8 details, 12 traffic dump. */
+/** Debug levels of the reference (docs/protocol.md §5.1): 0 system, 3 changes, 4 verbose, 8 details, 12 traffic dump. */
 export type LogLevel = 0 | 1 | 2 | 3 | 4 | 5 | 8 | 11 | 12;
 
 export interface Logger {

@@ -63,7 +63,7 @@ export function receivePacket(s: EngineState, ifname: string, src: string, paylo
     drop(s, 'bad source');
     return;
   }
-  // source must be link-local and not one of ours (4.1)
+  // source must be link-local and not one of ours (§4.1)
   if (!(srcBytes[0] === 0xfe && (srcBytes[1]! & 0xc0) === 0x80)) {
     drop(s, 'source not link-local');
     return;
@@ -74,7 +74,7 @@ export function receivePacket(s: EngineState, ifname: string, src: string, paylo
     return;
   }
   if (knownDescsOnly(s, payload, ifname)) return;
-  // frames up to a bad one are processed and the rest dropped, as the reference does (4.2)
+  // frames up to a bad one are processed and the rest dropped, as the reference does (§4.2)
   const r = decodePacketPrefix(payload, {
     minVersion: s.cfg.compatibility - 1,
     maxVersion: s.cfg.compatibility + 1,
@@ -132,7 +132,7 @@ export function receivePacket(s: EngineState, ifname: string, src: string, paylo
 }
 
 /**
- * Flooded DESC_ADV packets (4.5 unsolicitedDescAdvs) are mostly descriptions already held:
+ * Flooded DESC_ADV packets (§4.5 unsolicitedDescAdvs) are mostly descriptions already held:
  * recognise a well-formed packet of only such frames from a known sender without decoding
  * the descriptions, refresh the sender's packet credit and drop it.
  */
@@ -183,7 +183,7 @@ export function stashForLater(
   if (l.length < 64) l.push({ sig, payload: payload.slice(), span, src, srcText });
 }
 
-/** listenOnly: checks stashed packets of k against its now applied description (4.4 steps 6–7, RSA only). */
+/** listenOnly: checks stashed packets of k against its now applied description (§4.4 steps 6–7, RSA only). */
 export function verifyStash(s: EngineState, k: KeyRec): void {
   const l = s.stash.get(k.hex);
   const cur = k.current;
@@ -209,7 +209,7 @@ export function verifyStash(s: EngineState, k: KeyRec): void {
   else s.stash.delete(k.hex);
 }
 
-/** A packet authentication stop at `step` of 4.4: the packet stays unverified (logged at level 11). */
+/** A packet authentication stop at `step` of §4.4: the packet stays unverified (logged at level 11). */
 export function authStop(s: EngineState, step: number): undefined {
   s.c.logger.log(11, 'packet unverified', { step });
   return undefined;
@@ -297,7 +297,7 @@ export function verify(
     }
     if (!ok) return authStop(s, 7);
   }
-  // 8: with its first verified packet a resolved qualifying key becomes a Neighbor (4.11)
+  // 8: with its first verified packet a resolved qualifying key becomes a Neighbor (§4.11)
   key.lastVerified = now;
   if (key.state !== KEY_STATE.NEIGHBOR) {
     if (!qualifying) return authStop(s, 8);
@@ -373,7 +373,7 @@ export function handleFrame(
       return;
     }
     case FRAME_TYPE.HELLO_REPLY_DHASH: {
-      // only replies naming my current dHash and the receiving interface's devIdx count (4.10)
+      // only replies naming my current dHash and the receiving interface's devIdx count (§4.10)
       if (!s.desc) return;
       for (const r of f.replies) {
         if (r.receiverDevIdx === ifc.devIdx && timingSafeEqual(r.dhash, s.desc.dHash)) {
@@ -384,7 +384,7 @@ export function handleFrame(
       return;
     }
   }
-  // frames 9, 19, 21, 27, 28 need an lq-ok best-tq link (4.3, 4.11)
+  // frames 9, 19, 21, 27, 28 need an lq-ok best-tq link (§4.3, §4.11)
   if (!nbLqOk(s, nb)) return;
   switch (f.type) {
     case FRAME_TYPE.OGM_AGG_SQN_ADV:

@@ -2,7 +2,7 @@ import { generateRsaKey } from '@bmx7/crypto';
 import { describe, expect, it } from 'vitest';
 import { fixtureKey, Medium } from '../test/harness.js';
 
-// Regression tests found by the namespace tests of apps/bmx7d (issue 6):
+// Regression tests found by the namespace tests of apps/bmx7d:
 //   n1 [eth0] ── [eth0] n2 [eth1] ── [eth0] n3
 const linkKey = generateRsaKey(4);
 

@@ -13,7 +13,7 @@ import type { EngineState, KeyRec, Neigh } from './state.js';
 import { nodeKeyContent } from './store.js';
 import type { TxTask } from './tx.js';
 
-/** Where to send a request about node k: to k itself if it talks to us, else via its referrer (4.3). */
+/** Where to send a request about node k: to k itself if it talks to us, else via its referrer (§4.3). */
 export function requestRoute(s: EngineState, k: KeyRec): { dest: Uint8Array; ifnames: string[] } | undefined {
   const now = s.c.clock.now();
   if (now - k.lastPacket < s.cfg.linkTimeout) return { dest: k.id, ifnames: [...s.ifs.keys()] };
@@ -230,7 +230,7 @@ export function iidAdvOf(s: EngineState, iid: number): IidAdv | undefined {
   }
   const k = s.keys.get(node);
   const v = k?.current?.verifier;
-  // nothing to prove before the first sqn of its current description (4.9)
+  // nothing to prove before the first sqn of its current description (§4.9)
   if (!k?.orig || !v || k.orig.sqn < 1) return undefined;
   const chainOgm = k.orig.chainOgm ?? chainOgmAt(v, Math.min(k.orig.sqn, v.maxRcvd));
   if (!chainOgm) return undefined;

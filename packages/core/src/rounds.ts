@@ -65,7 +65,7 @@ export function round(s: EngineState): void {
   }
   const busy = due.size > 0;
   if (busy) {
-    // one burst per round with something to send (4.4); near the end of the u32 range a new
+    // one burst per round with something to send (§4.4); near the end of the u32 range a new
     // description lets it start again at 0
     s.burstSqn++;
     if (s.burstSqn > BURST_SQN_RENEW) descUpdate(s);
@@ -78,15 +78,15 @@ export function round(s: EngineState): void {
   armRound(s, next - now);
 }
 
-/** The gap before the next round: the transmit bucket's (4.12), ±5 %. */
+/** The gap before the next round: the transmit bucket's (§4.12), ±5 %. */
 export function bucketGap(s: EngineState, now: number, busy: boolean): number {
   return bucketRound(s.bucket, s.cfg, now, busy) * (0.95 + 0.1 * s.c.random.float());
 }
 
-/** The casual frames of a round (4.1 step 2). */
+/** The casual frames of a round (§4.1 step 2). */
 export function casual(s: EngineState, now: number): void {
   s.lastCasual = now;
-  // txAvgInterval ± 5 % jitter (4.12)
+  // txAvgInterval ± 5 % jitter (§4.12)
   s.nextCasualGap = s.cfg.txAvgInterval * (0.95 + 0.1 * s.c.random.float());
   for (const [ifname, ifc] of s.ifs) {
     s.tx.add({
@@ -105,7 +105,7 @@ export function casual(s: EngineState, now: number): void {
       },
     });
   }
-  // HELLO_REPLY per link, one frame per neighbour (4.10)
+  // HELLO_REPLY per link, one frame per neighbour (§4.10)
   for (const l of s.links.values()) {
     const cur = l.nb.key.current;
     if (!cur) continue;
@@ -124,7 +124,7 @@ export function casual(s: EngineState, now: number): void {
       }),
     });
   }
-  // own OGM (4.9): it rides along with others' OGMs once ogmInterval has passed on a timer that
+  // own OGM (§4.9): it rides along with others' OGMs once ogmInterval has passed on a timer that
   // keeps its phase, and goes out alone at the latest ogmInterval·factor after the last one
   // (restarted from now), or at once as the first OGM of a new description
   const guarantee = (s.cfg.ogmInterval * s.cfg.ogmIntervalFactor) / 100;
@@ -134,7 +134,7 @@ export function casual(s: EngineState, now: number): void {
     ownOgm(s);
   }
   flushAggregation(s);
-  // OGM_REQ for missing aggregations of every lq-ok neighbour (4.9)
+  // OGM_REQ for missing aggregations of every lq-ok neighbour (§4.9)
   for (const k of s.nbs) {
     const nb = k.nb;
     if (!nb || !nbLqOk(s, nb)) continue;
@@ -155,7 +155,7 @@ export function casual(s: EngineState, now: number): void {
   }
 }
 
-/** The signature method for my packets (4.4 table). */
+/** The signature method for my packets (§4.4 table). */
 export function signParams(s: EngineState, ifc: Iface) {
   const now = s.c.clock.now();
   const peers = [...s.heard]

@@ -20,7 +20,7 @@ const cand = (
   ...extra,
 });
 
-// bmx7-wire 4.10 rules A–I, one or more cases each.
+// docs/protocol.md §4.10 rules A–I, one or more cases each.
 const cases: Array<[string, PathState, PathCandidate, SelectionRule | undefined]> = [
   ['A: 3 sqns ahead even without a path', cur(10, M, 'l1'), cand(13, 65n, undefined), 'A'],
   ['A not at 2 ahead with no path', cur(10, M, 'l1'), cand(12, 65n, undefined), undefined],
@@ -46,7 +46,7 @@ const cases: Array<[string, PathState, PathCandidate, SelectionRule | undefined]
   ['same sqn, not better claim is skipped', cur(10, M, 'l1'), cand(10, M, 'l1'), undefined],
 ];
 
-describe('selectPath (bmx7-wire 4.10 rules A–I)', () => {
+describe('selectPath (docs/protocol.md §4.10 rules A–I)', () => {
   it.each(cases)('%s', (_name, state, c, rule) => {
     expect(selectPath(state, c, p).rule).toBe(rule);
   });

@@ -1,5 +1,5 @@
 /**
- * Path acceptance for one originator (bmx7-wire 4.10 "Path selection", rules A–I). A pure
+ * Path acceptance for one originator (docs/protocol.md §4.10 "Path selection", rules A–I). A pure
  * function: the engine feeds it the originator's current path and one neighbour's candidate.
  */
 import { UMETRIC_NOT_ROUTABLE } from './metrics.js';
@@ -54,9 +54,9 @@ export interface SelectionResult {
 
 const hyst = (um: bigint, pct: number) => (um * BigInt(100 + pct)) / 100n;
 
-/** Evaluates one candidate against the current path (4.10 table of rules). */
+/** Evaluates one candidate against the current path (§4.10 table of rules). */
 export function selectPath(cur: PathState, c: PathCandidate, p: SelectionParams): SelectionResult {
-  // Only when s ≥ S and (s > S or claimed > um) (4.10).
+  // Only when s ≥ S and (s > S or claimed > um) (§4.10).
   if (c.sqn < cur.sqn || !(c.sqn > cur.sqn || c.claimed > cur.um)) {
     return { rule: undefined, retryInMs: undefined, bestSince: c.bestSince, skipped: true };
   }

@@ -101,7 +101,7 @@ export function onDescAdv(s: EngineState, bytes: Uint8Array, from: KeyRec, ifc: 
 }
 
 /**
- * A known node's public key as content (its hash is the node id, 4.6): kept with the key record,
+ * A known node's public key as content (its hash is the node id, §4.6): kept with the key record,
  * so a CONTENT_REQ for it is answered even after the content store dropped the entry.
  */
 export function nodeKeyContent(s: EngineState, h: string): { header: number; body: Uint8Array } | undefined {
@@ -110,7 +110,7 @@ export function nodeKeyContent(s: EngineState, h: string): { header: number; bod
 }
 
 export function onContentAdv(s: EngineState, f: ContentAdvFrame): void {
-  // contents are accepted only while wanted (4.5): with nothing wanted there is nothing to hash
+  // contents are accepted only while wanted (§4.5): with nothing wanted there is nothing to hash
   if (s.wanted.size === 0 && !s.cfg.listenOnly) return;
   const header = (f.nesting << 1) | (f.gzip ? 1 : 0);
   const hash = contentHash(header, f.body);
@@ -129,7 +129,7 @@ export function onContentAdv(s: EngineState, f: ContentAdvFrame): void {
     for (const kk of s.keys.values()) if (kk.pending) tryResolve(s, kk);
     return;
   }
-  if (!owners) return; // accepted only while wanted (4.5)
+  if (!owners) return; // accepted only while wanted (§4.5)
   s.wanted.delete(h);
   const body = storeContent(s, h, header, f.body);
   for (const o of owners) {
@@ -168,7 +168,7 @@ export function tryResolve(s: EngineState, k: KeyRec): boolean {
     }
     const r = resolveDescription(d.parsed, s.content);
     if (r.status === 'bad') {
-      // contents that cannot be assembled raise the minimum (4.5)
+      // contents that cannot be assembled raise the minimum (§4.5)
       k.minDescSqn = d.parsed.descSqn + 1;
       releaseDesc(s, d);
       k.pending = undefined;
@@ -185,7 +185,7 @@ export function tryResolve(s: EngineState, k: KeyRec): boolean {
     const facts = descriptionFacts(k.id, r.bodies, ip6ToString);
     if (!facts.ok) {
       s.cnt.descRejected++;
-      return false; // TLV test failed: stays pending (4.5)
+      return false; // TLV test failed: stays pending (§4.5)
     }
     d.bodies = r.bodies;
     d.facts = facts.value;
@@ -194,7 +194,7 @@ export function tryResolve(s: EngineState, k: KeyRec): boolean {
     for (const ref of d.parsed.refs) useRefContents(s, d, ref);
   }
   if (hnaBlocked(s, k, d.facts.hna)) return false;
-  // Promoted: (qualifying, or referred by IID) and resolved (4.11)
+  // Promoted: (qualifying, or referred by IID) and resolved (§4.11)
   const now = s.c.clock.now();
   if (!(k.qualifyingUntil > now || k.iidRefCount > 0 || s.cfg.listenOnly)) return false;
   if (!supported(s, k.hex)) return false;
@@ -234,7 +234,7 @@ export function releaseDesc(s: EngineState, d: DescRec | undefined): void {
   d.contents = [];
 }
 
-/** An HNA6 entry overlapping one of another node or of myself blocks the description (4.8). */
+/** An HNA6 entry overlapping one of another node or of myself blocks the description (§4.8). */
 export function hnaBlocked(s: EngineState, k: KeyRec, hna: Hna6Entry[]): boolean {
   const mine = s.ownHna ?? ownHna(s);
   const overlaps = (a: Hna6Entry, b: Hna6Entry) => {
@@ -276,7 +276,7 @@ export function indexFacts(
 
 /**
  * SUPPORTS count only from a friend I support at level 3: each node it lists (at any level) is
- * recommended (row R of the key states); the reference does nothing else with them (4.11).
+ * recommended (row R of the key states); the reference does nothing else with them (§4.11).
  */
 export function indexSupports(
   s: EngineState,
@@ -339,14 +339,14 @@ export function applyDesc(s: EngineState, k: KeyRec): void {
     descSqn: d.parsed.descSqn,
     range: d.parsed.ogmSqnRange,
   });
-  // descSqn ≥ old + 10 with unchanged bootSqn demotes a neighbour to Promoted (4.5)
+  // descSqn ≥ old + 10 with unchanged bootSqn demotes a neighbour to Promoted (§4.5)
   if (old && k.nb && d.parsed.descSqn >= old.parsed.descSqn + 10) dropNeighbor(s, k);
   if (k.state < KEY_STATE.PROMOTED) k.state = KEY_STATE.PROMOTED;
   const facts = d.facts!;
   k.dhmSecret = undefined; // computed when first needed (#secretOf)
   if (k.nb) {
     k.nb.burstSqn = 0;
-    // links to addresses that left the LLIP go (4.8)
+    // links to addresses that left the LLIP go (§4.8)
     for (const l of [...k.nb.links.values()]) if (!facts.llips.includes(l.addr)) purgeLink(s, l);
   }
   const isNew = !k.orig;
@@ -366,13 +366,13 @@ export function applyDesc(s: EngineState, k: KeyRec): void {
       retry: undefined,
     };
   } else {
-    // a new description resets the minimum and the OGM state (4.10)
+    // a new description resets the minimum and the OGM state (§4.10)
     k.orig.minimum = [d.parsed.descSqn, 0, 0];
     k.orig.sqn = 0;
     k.orig.firstAccept = -1;
     k.orig.chainOgm = undefined;
   }
-  // unsolicited re-broadcast (4.5 unsolicitedDescAdvs)
+  // unsolicited re-broadcast (§4.5 unsolicitedDescAdvs)
   const frame: Frame = { type: FRAME_TYPE.DESC_ADV, description: d.parsed.decoded! };
   for (const ifname of s.ifs.keys()) {
     sendDescAdv(s, undefined, ifname, () => (k.current === d ? frame : undefined), k.hex);
@@ -392,7 +392,7 @@ export function applyDesc(s: EngineState, k: KeyRec): void {
   d.parsed.inline.clear();
   updateRoutes(s, k);
   if (s.cfg.listenOnly) verifyStash(s, k);
-  // OGMs waiting for this description (4.9 step 1)
+  // OGMs waiting for this description (§4.9 step 1)
   for (const kk of [...s.nbs]) {
     const nb = kk.nb;
     if (!nb) continue;

@@ -65,7 +65,7 @@ export function assessedState(s: EngineState, k: KeyRec, now: number): string {
 }
 
 /**
- * The credits table (4.11) as the reference prints it: per row, for each column
+ * The credits table (§4.11) as the reference prints it: per row, for each column
  * `acro=keys in the section/keys in the set/set limit` and the set's preference. The node itself
  * counts as nQ.
  */

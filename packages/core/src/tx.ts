@@ -1,5 +1,5 @@
 /**
- * Transmission (bmx7-wire 4.1 "Packet assembly", 4.3 table): tx tasks with tries and intervals,
+ * Transmission (docs/protocol.md §4.1 "Packet assembly", §4.3 table): tx tasks with tries and intervals,
  * merged into frames by (type, group) and packed into packets per interface; unsigned types (< 8)
  * in packets of their own, everything else behind SIGNATURE + OGM_AGG_SQN.
  */
@@ -51,7 +51,7 @@ export interface TxTask {
   tries: number;
   interval: number;
   due: number;
-  /** Re-checks the task right before sending; undefined = no longer needed (4.3). */
+  /** Re-checks the task right before sending; undefined = no longer needed (§4.3). */
   produce(): TaskMessage | undefined;
 }
 
@@ -66,7 +66,7 @@ export class TxQueue {
     this.limitPerIf = limitPerIf;
   }
 
-  /** Schedules a task; an identical pending task only gets its tries refreshed (4.3). */
+  /** Schedules a task; an identical pending task only gets its tries refreshed (§4.3). */
   add(t: TxTask): void {
     const id = `${t.ifname}|${t.type}|${t.group ? Buffer.from(t.group).toString('hex') : ''}|${t.key}`;
     const cur = this.tasks.get(id);
@@ -194,7 +194,7 @@ export function mergeFrames(items: Array<{ task: TxTask; msg: TaskMessage }>): F
       }
     }
   }
-  // ascending type order, stable (4.2)
+  // ascending type order, stable (§4.2)
   return frames
     .map((f, i) => ({ f, i }))
     .sort((a, b) => a.f.type - b.f.type || a.i - b.i)
@@ -213,7 +213,7 @@ export interface SignParams {
   sign(header: Uint8Array, tail: Uint8Array): SignatureMessage[];
 }
 
-/** Packs frames into packets (4.1): unsigned ones alone, the others behind SIGNATURE + OGM_AGG_SQN. */
+/** Packs frames into packets (§4.1): unsigned ones alone, the others behind SIGNATURE + OGM_AGG_SQN. */
 export function packPackets(nodeId: Uint8Array, frames: Frame[], sp: SignParams): Uint8Array[] {
   const packets: Uint8Array[] = [];
   const header = packetHeader(nodeId);
