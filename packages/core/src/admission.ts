@@ -12,24 +12,10 @@ import { dropOrig } from './originators.js';
 import { requestPubkey } from './requests.js';
 import { type EngineState, KEY_STATE, type KeyRec, MAINTENANCE_MS } from './state.js';
 import { indexFacts, releaseDesc } from './store.js';
+import { supportLevel } from './trust.js';
 
 const NQUALIFYING_MS = 30_000; // §4.11
 export const TRACKED_PROMOTION_MS = 20_000; // §4.11
-export function applyTrust(s: EngineState): void {
-  s.trusted.clear();
-  for (const t of s.cfg.trustedNodes ?? []) s.trusted.set(t.id.toLowerCase(), t.trust);
-}
-
-/** With trust configured only listed nodes (level ≥ 1) are supported (§4.11). */
-export function supported(s: EngineState, h: string): boolean {
-  if (!s.cfg.trustedNodes) return true;
-  return (s.trusted.get(h) ?? 0) > 0;
-}
-
-export function supportLevel(s: EngineState, h: string): number {
-  return s.cfg.trustedNodes?.find((t) => t.id.toLowerCase() === h)?.support ?? 0;
-}
-
 /** The key record of a node id (`h`: its hex, when the caller has it already). */
 export function getKey(s: EngineState, id: Uint8Array, create: boolean, h = hex(id)): KeyRec | undefined {
   let k = s.keys.get(h);
@@ -61,25 +47,24 @@ export function getKey(s: EngineState, id: Uint8Array, create: boolean, h = hex(
 }
 
 /**
- * nQualifying credit (§4.11): a supported key that sends us a packet qualifies for 30 s, once. It is
+ * nQualifying credit (§4.11): a key that sends us a packet qualifies for 30 s, once. It is
  * not renewed while it runs, nor granted to a neighbour: after it, a neighbour stays one by its
  * verified packets and link quality alone (nQ becomes nA, or nF for a friend). Fewer than
  * (100 − neighbours without the credit) / 2 keys hold it at once (the reference's nQ set limit;
  * friends already promoted count the whole room).
  */
 export function grantQualifying(s: EngineState, k: KeyRec, now: number): void {
-  if (k.qualifyingUntil > now || k.nb || !supported(s, k.hex)) return;
+  if (k.qualifyingUntil > now || k.nb) return;
   let holders = 1; // the node itself is in row Q
   for (const x of s.heard) if (x.qualifyingUntil > now) holders++;
   let others = 0;
   for (const x of s.nbs) if (x.qualifyingUntil <= now) others++;
-  const friend = k.state >= KEY_STATE.PROMOTED && supportLevel(s, k.hex) >= 2;
+  const friend = k.state >= KEY_STATE.PROMOTED && valued(s, k.hex);
   if (holders >= (s.credits.max[0]![KEY_STATE.NEIGHBOR]! - others) / (friend ? 1 : 2)) return;
   k.qualifyingUntil = now + NQUALIFYING_MS;
 }
 
 export function track(s: EngineState, k: KeyRec): void {
-  if (!supported(s, k.hex)) return; // trust: untrusted keys are never tracked (§4.11)
   // room in the Tracked sets, or a less preferred key there to displace (kColCond_tracked)
   const now = s.c.clock.now();
   const sec = sections(s, now);
@@ -151,6 +136,11 @@ export function forgetKey(s: EngineState, k: KeyRec): void {
     owners.delete(k.hex);
     if (!owners.size) s.wanted.delete(h);
   }
+}
+
+/** A friend or a recommended node: rows F and R, kept though no neighbour refers to it (§4.11). */
+export function valued(s: EngineState, h: string): boolean {
+  return supportLevel(s, h) >= 2 || s.recommended.has(h);
 }
 
 /** The key's row (§4.11): 0 qualifying (and the node itself), 1 friend, 2 recommended, 3 alien. */

@@ -12,6 +12,8 @@ export interface TrustedNode {
   id: string;
   trust: number;
   support: number;
+  /** The file in trustedNodesDir it was read from (shown by `show trusted`). */
+  fileName?: string;
 }
 
 export interface EngineInit {
@@ -28,8 +30,14 @@ export interface EngineInit {
   maxDhmNeighs?: number;
   /** Announced networks (unicastHna), e.g. "fd00:1::/64". */
   unicastHna?: string[];
-  /** Trust configuration: when set (even empty), only listed nodes are supported (§4.11). */
-  trustedNodes?: TrustedNode[];
+  /**
+   * Trust configuration (trustedNodesDir): when set, even empty, the node trusts itself and these
+   * nodes, and publishes TRUSTS and SUPPORTS; other nodes still become neighbours and originators
+   * (as aliens) but route to it only through next hops it trusts (§4.11).
+   */
+  trustedNodes?: TrustedNode[] | undefined;
+  /** Publish SUPPORTS (publishSupportedNodes, default true). */
+  publishSupportedNodes?: boolean;
   /**
    * Credit set limits and preferences by section acronym (setCredits, §4.11), e.g.
    * `{ nA: { maxNodes: 40 } }`; unset sets keep the reference's defaults.
@@ -81,6 +89,7 @@ export interface EngineConfig {
   maxDhmNeighs: number;
   unicastHna: string[];
   trustedNodes: TrustedNode[] | undefined;
+  publishSupportedNodes: boolean;
   credits: CreditSettings;
   describeNodeInfos: boolean;
   txMinInterval: number;
@@ -154,6 +163,7 @@ export function resolveConfig(init: Omit<EngineInit, 'nodeKey'>): EngineConfig {
     maxDhmNeighs: pick('maxDhmNeighs') as number,
     unicastHna: init.unicastHna ?? [],
     trustedNodes: init.trustedNodes,
+    publishSupportedNodes: init.publishSupportedNodes ?? true,
     credits: checkedCredits(init.credits),
     describeNodeInfos: pick('describeNodeInfos') as boolean,
     txMinInterval: pick('txMinInterval') as number,

@@ -106,3 +106,24 @@ describe('own description (docs/protocol.md §4.5)', () => {
     expect(verified).toBeGreaterThan(3);
   });
 });
+
+describe('TRUSTS and SUPPORTS (docs/protocol.md §4.11)', () => {
+  const id = (b: number) => new Uint8Array(28).fill(b);
+  const facts = (type: 9 | 10, ids: number[]) =>
+    descriptionFacts(
+      id(1),
+      new Map([
+        [type, encodeTlvBody({ type, entries: ids.map((b) => ({ nodeId: id(b), level: 2, reserved: 0 })) })],
+      ]),
+      ip6ToString,
+    );
+  it('are read when their ids ascend strictly, and refuse the description otherwise', () => {
+    for (const type of [TLV_TYPE.TRUSTS, TLV_TYPE.SUPPORTS] as const) {
+      const ok = facts(type, [2, 3]);
+      expect(ok.ok && (type === TLV_TYPE.TRUSTS ? ok.value.trusts : ok.value.supports)?.size).toBe(2);
+      expect(facts(type, [3, 2])).toEqual({ ok: false, reason: 'TRUSTS or SUPPORTS not ascending' });
+      expect(facts(type, [2, 2]).ok).toBe(false);
+      expect(facts(type, [0]).ok).toBe(false);
+    }
+  });
+});

@@ -332,10 +332,24 @@ export function descriptionFacts(
   const rsa = get<Extract<TlvValue, { type: typeof TLV_TYPE.RSA_LINK_PUBKEY }>>(TLV_TYPE.RSA_LINK_PUBKEY);
   const rsaLinkKey = rsa ? bodies.get(TLV_TYPE.RSA_LINK_PUBKEY) : undefined;
   const dhm = get<Extract<TlvValue, { type: typeof TLV_TYPE.DHM_LINK_PUBKEY }>>(TLV_TYPE.DHM_LINK_PUBKEY);
-  const trustSet = (type: number) => {
+  // node ids strictly ascending, above the zero id, or the whole description fails (sec.c test_dsc_tlv_trust)
+  const trustSet = (type: number): Map<string, number> | undefined | null => {
     const t = get<Extract<TlvValue, { type: typeof TLV_TYPE.SUPPORTS | typeof TLV_TYPE.TRUSTS }>>(type);
-    return t ? new Map(t.entries.map((e) => [hex(e.nodeId), e.level] as const)) : undefined;
+    if (t === null) return null;
+    if (!t) return undefined;
+    let last = '0'.repeat(56);
+    const out = new Map<string, number>();
+    for (const e of t.entries) {
+      const id = hex(e.nodeId);
+      if (id <= last) return null;
+      last = id;
+      out.set(id, e.level);
+    }
+    return out;
   };
+  const trusts = trustSet(TLV_TYPE.TRUSTS);
+  const supports = trustSet(TLV_TYPE.SUPPORTS);
+  if (trusts === null || supports === null) return { ok: false, reason: 'TRUSTS or SUPPORTS not ascending' };
   const info = get<Extract<TlvValue, { type: typeof TLV_TYPE.INFO }>>(TLV_TYPE.INFO);
   return {
     ok: true,
@@ -345,8 +359,8 @@ export function descriptionFacts(
       metric,
       rsaLinkKey,
       dhmKey: dhm ? { type: dhm.keyType, gx: dhm.gx } : undefined,
-      trusts: trustSet(TLV_TYPE.TRUSTS),
-      supports: trustSet(TLV_TYPE.SUPPORTS),
+      trusts,
+      supports,
       name: info?.name ?? '',
     },
   };

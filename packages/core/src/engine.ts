@@ -7,11 +7,11 @@
  */
 import { ip6FromString } from '@bmx7/codec';
 import { shortId } from '@bmx7/crypto';
-import { applyTrust } from './admission.js';
 import { type EngineInit, resolveConfig } from './config.js';
 import { creditMatrix } from './credits.js';
 import { armMaintenance } from './maintenance.js';
 import { purgeLink } from './neighbours.js';
+import { recheckTrust } from './originators.js';
 import type {
   EngineEvent,
   EnginePlugin,
@@ -34,8 +34,9 @@ import { receive } from './receive.js';
 import { armRound, descUpdate } from './rounds.js';
 import { RuleExport } from './routes.js';
 import { createState, type EngineCounters, type EngineState, STATE_NAMES } from './state.js';
-import { keepType } from './store.js';
+import { indexSupports, keepType } from './store.js';
 import { nodes, show, view } from './tables.js';
+import { applyTrust } from './trust.js';
 
 /** Everything an engine offers beyond the host interface. */
 export interface Engine extends EngineHandle {
@@ -141,12 +142,17 @@ function reconfigure(s: EngineState, next: Partial<Omit<EngineInit, 'nodeKey'>>)
   s.cfg = resolveConfig({ ...rest, metric, ...(trustedNodes ? { trustedNodes } : {}), ...next });
   s.credits = creditMatrix(s.cfg.credits);
   applyTrust(s);
+  // support levels decide whose SUPPORTS count (row R), trust levels which next hops others allow
+  for (const k of s.keys.values())
+    if (k.current?.facts) indexSupports(s, k, k.current.facts, k.current.facts);
+  recheckTrust(s);
   const bigints = (_k: string, v: unknown) => (typeof v === 'bigint' ? v.toString() : v);
   const described =
     before.hostname !== s.cfg.hostname ||
     JSON.stringify(before.unicastHna) !== JSON.stringify(s.cfg.unicastHna) ||
     before.ogmInterval !== s.cfg.ogmInterval ||
     JSON.stringify(before.trustedNodes) !== JSON.stringify(s.cfg.trustedNodes) ||
+    before.publishSupportedNodes !== s.cfg.publishSupportedNodes ||
     JSON.stringify(before.metric, bigints) !== JSON.stringify(s.cfg.metric, bigints);
   if (described) descUpdate(s);
 }

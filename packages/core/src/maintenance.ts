@@ -9,10 +9,10 @@ import {
   dropNeighbor,
   fixLimits,
   forgetKey,
-  supported,
   TRACKED_PROMOTION_MS,
   track,
   unref,
+  valued,
 } from './admission.js';
 import { unhex } from './hex.js';
 import { IID_REF_TIMEOUT } from './iids.js';
@@ -86,11 +86,13 @@ export function maintenance(s: EngineState): void {
     // a referenced key left Listed for want of room tries again (keyNodes_triggerNonTracktedNodesBecomingTracked)
     if (k.state === KEY_STATE.LISTED && (qualifying || k.iidRefCount > 0)) track(s, k);
     if (k.state === KEY_STATE.PROMOTED && !qualifying && k.iidRefCount === 0) dropOrig(s, k);
-    if (!supported(s, k.hex) && k.state > KEY_STATE.LISTED) demoteToListed(s, k);
+    // friends and recommended nodes stay tracked without references (key.c keyNode_anyRef)
+    const kept = valued(s, k.hex);
     if (
       (k.state === KEY_STATE.TRACKED || k.state === KEY_STATE.CERTIFIED) &&
       !qualifying &&
-      k.iidRefCount === 0
+      k.iidRefCount === 0 &&
+      !kept
     ) {
       if (now - k.trackedSince >= TRACKED_PROMOTION_MS) demoteToListed(s, k);
     }
@@ -98,6 +100,7 @@ export function maintenance(s: EngineState): void {
       k.state === KEY_STATE.LISTED &&
       !qualifying &&
       k.iidRefCount === 0 &&
+      !kept &&
       now - k.lastRef >= s.cfg.idTimeout
     ) {
       forgetKey(s, k);

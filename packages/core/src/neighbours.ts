@@ -3,11 +3,9 @@
  * link purges and the pairwise DHM secret.
  */
 
-import { FM16_NOT_ROUTABLE } from '@bmx7/codec';
 import { dhmSecret } from '@bmx7/crypto';
 import { lqOk, timeAwareRq, timeAwareTq } from './links.js';
-import { UMETRIC_NOT_ROUTABLE } from './metrics.js';
-import { scheduleOrigOgm, updateRoutes } from './originators.js';
+import { unroute } from './originators.js';
 import type { EngineState, KeyRec, Link, Neigh } from './state.js';
 
 export function purgeLink(s: EngineState, l: Link): void {
@@ -15,15 +13,8 @@ export function purgeLink(s: EngineState, l: Link): void {
   s.links.delete(l.id);
   // routes over it are withdrawn (§4.10 "Purge")
   for (const k of [...l.routed]) {
-    const o = k.orig;
-    l.routed.delete(k);
-    if (o && o.link === l) {
-      o.link = undefined;
-      o.um = UMETRIC_NOT_ROUTABLE;
-      o.fm16 = FM16_NOT_ROUTABLE;
-      updateRoutes(s, k);
-      scheduleOrigOgm(s, k);
-    }
+    if (k.orig?.link === l) unroute(s, k);
+    else l.routed.delete(k);
   }
 }
 

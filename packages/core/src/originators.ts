@@ -14,7 +14,7 @@ import {
   type Ogm,
 } from '@bmx7/codec';
 import { chainOgmFor, createChainVerifier, findChainSqn, type OgmChainVerifier } from '@bmx7/crypto';
-import { demoteToListed, getKey, supported, track, unref } from './admission.js';
+import { demoteToListed, getKey, track, unref } from './admission.js';
 import { umetricFromFm16, umetricToFm16 } from './fm16.js';
 import { hex } from './hex.js';
 import { IID_MAX_RX, type IidRef, mayRequest, NO_HISTORY, newIidRef, restartRef } from './iids.js';
@@ -30,6 +30,7 @@ import { selectPath } from './selection.js';
 import { type EngineState, emit, KEY_STATE, type KeyRec, type Link, type Neigh, type Orig } from './state.js';
 import { indexFacts, releaseDesc, tryResolve } from './store.js';
 import { view } from './tables.js';
+import { neighTrusted } from './trust.js';
 
 const FIRST_SQN_MIN_MS = 5_000; // §4.10 "during the first 5 s after X's first accepted sqn"
 /** chainOgm XOR C = the anchor link: "sqn 0". */
@@ -278,14 +279,13 @@ export function evaluate(s: EngineState, k: KeyRec, nb: Neigh, ref: IidRef): voi
     d.parsed.descSqn > minimum[0] ||
     (d.parsed.descSqn === minimum[0] &&
       (ref.sqn > minimum[1] || (ref.sqn === minimum[1] && ref.fm16 > minimum[2])));
-  const trustsOk = !d.facts.trusts || d.facts.trusts.has(nb.key.hex);
+  // the originator's TRUSTS decide which neighbours may carry its traffic (§4.11)
   if (
-    !trustsOk ||
+    !neighTrusted(s, k, nb.key.hex) ||
     !lexGreater ||
     claimed < p.pathMetricMin ||
     claimed === UMETRIC_NOT_ROUTABLE ||
-    ref.hops < 1 ||
-    !supported(s, nb.key.hex)
+    ref.hops < 1
   ) {
     cand = { um: UMETRIC_NOT_ROUTABLE, link: undefined };
   }
@@ -343,6 +343,39 @@ export function evaluate(s: EngineState, k: KeyRec, nb: Neigh, ref: IidRef): voi
       if (linkChanged) emit(s, { type: 'route-changed', node });
       emit(s, { type: 'path-changed', node, previous: before });
     }
+  }
+}
+
+/**
+ * Withdraws an originator's route (its link went, or its TRUSTS no longer allow the next hop):
+ * not routable until an OGM offers another path (§4.10 "Purge").
+ */
+export function unroute(s: EngineState, k: KeyRec): void {
+  const o = k.orig;
+  if (!o?.link) return;
+  const before = s.listeners.size ? pathOf(o) : undefined;
+  o.link.routed.delete(k);
+  o.link = undefined;
+  o.um = UMETRIC_NOT_ROUTABLE;
+  o.fm16 = FM16_NOT_ROUTABLE;
+  updateRoutes(s, k);
+  scheduleOrigOgm(s, k);
+  if (before) {
+    const node = view(k);
+    emit(s, { type: 'route-changed', node });
+    emit(s, { type: 'path-changed', node, previous: before });
+  }
+}
+
+/**
+ * Trust changed (an originator's TRUSTS, or the own trust list, which a level-3 entry may refer
+ * to): every route whose next hop its originator no longer trusts goes at once (sec.c
+ * update_neighTrust → purge_orig_router).
+ */
+export function recheckTrust(s: EngineState): void {
+  for (const k of s.keys.values()) {
+    const l = k.orig?.link;
+    if (l && !neighTrusted(s, k, l.nb.key.hex)) unroute(s, k);
   }
 }
 

@@ -5,12 +5,13 @@
 import { encodeTlvBody, FM16_MAX, type Hna6Entry, ip6FromString, type Ogm, TLV_TYPE } from '@bmx7/codec';
 import { chainOgmFor, createOgmChain, ogmChainConstant } from '@bmx7/crypto';
 import { buildOwnDescription, encodeMetricTlv } from './descriptions.js';
-import { hex } from './hex.js';
+import { hex, unhex } from './hex.js';
 import { scheduleOgm } from './ogms.js';
 import { pluginHna6, producePluginTlvs } from './plugin-host.js';
 import { descAdvFrame, sendDescAdv } from './requests.js';
 import { descUpdate } from './rounds.js';
 import type { EngineState } from './state.js';
+import { trustOn } from './trust.js';
 
 /** Above this burstSqn the next round's description starts the bursts again at 0 (u32 − 999). */
 export const BURST_SQN_RENEW = 0xffffffff - 999;
@@ -65,20 +66,19 @@ export function buildDescription(s: EngineState): void {
       TLV_TYPE.DHM_LINK_PUBKEY,
       encodeTlvBody({ type: TLV_TYPE.DHM_LINK_PUBKEY, keyType: s.dhm.type, gx: s.dhm.publicValue }),
     );
-  if (s.cfg.trustedNodes) {
-    const entries = (lvl: 'trust' | 'support') =>
-      s.cfg
-        .trustedNodes!.filter((t) => t[lvl] > 0)
-        .map((t) => ({
-          nodeId: new Uint8Array(Buffer.from(t.id, 'hex')),
-          level: Math.min(3, t[lvl]),
-          reserved: 0,
-        }))
-        .sort((a, b) => Buffer.compare(a.nodeId, b.nodeId));
-    const sup = entries('support');
-    const tru = entries('trust');
-    if (sup.length) bodies.set(TLV_TYPE.SUPPORTS, encodeTlvBody({ type: TLV_TYPE.SUPPORTS, entries: sup }));
-    if (tru.length) bodies.set(TLV_TYPE.TRUSTS, encodeTlvBody({ type: TLV_TYPE.TRUSTS, entries: tru }));
+  // with trust configured, TRUSTS and SUPPORTS list the entries at level 2 or 3, the node itself
+  // included, in ascending id order (sec.c create_dsc_tlv_trusts)
+  if (trustOn(s)) {
+    const entries = (levels: ReadonlyMap<string, number>) =>
+      [...levels]
+        .sort(([a], [b]) => (a < b ? -1 : 1))
+        .map(([id, level]) => ({ nodeId: unhex(id), level, reserved: 0 }));
+    if (s.cfg.publishSupportedNodes)
+      bodies.set(
+        TLV_TYPE.SUPPORTS,
+        encodeTlvBody({ type: TLV_TYPE.SUPPORTS, entries: entries(s.ownSupports) }),
+      );
+    bodies.set(TLV_TYPE.TRUSTS, encodeTlvBody({ type: TLV_TYPE.TRUSTS, entries: entries(s.ownTrusts) }));
   }
   bodies.set(TLV_TYPE.METRIC, encodeMetricTlv(s.cfg.metric));
   const lls = [...new Set([...s.ifs.values()].map((i) => hex(i.ll)))]

@@ -268,6 +268,7 @@ describe('plugin host', () => {
       'originators',
       'credits',
       'keys',
+      'trusted',
       'greetings',
     ]);
     expect(net.a.engine.show('greetings')).toEqual([]);

@@ -67,6 +67,7 @@ export const CORE_TABLES: readonly string[] = [
   'originators',
   'credits',
   'keys',
+  'trusted',
 ];
 
 /** Where plugins keep private files: the daemon's state directory, or the in-memory twin. */

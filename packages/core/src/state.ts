@@ -26,6 +26,7 @@ import type { EngineEvent } from './plugin.js';
 import { newPluginRegistry, type PluginRegistry } from './plugin-host.js';
 import type { EngineComponents, InterfaceInfo } from './ports.js';
 import { RouteExport } from './routes.js';
+import type { TrustEntry } from './trust.js';
 import { TxQueue } from './tx.js';
 
 /** Admission columns of docs/protocol.md §4.11 (rows: see admission.ts). */
@@ -213,7 +214,11 @@ export interface EngineState {
   readonly routes: RouteExport;
   readonly listeners: Set<(e: EngineEvent) => void>;
   readonly plugins: PluginRegistry;
-  readonly trusted: Map<string, number>;
+  /** The own trust list (trust.ts): node hex → levels; empty without trust. */
+  readonly trusted: Map<string, TrustEntry>;
+  /** The own TRUSTS and SUPPORTS as published: node hex → level (2 or 3). */
+  readonly ownTrusts: Map<string, number>;
+  readonly ownSupports: Map<string, number>;
   // own description state (§4.5)
   descCounter: number;
   bootSqn: number;
@@ -288,6 +293,8 @@ export function createState(init: EngineInit, c: EngineComponents): EngineState 
     listeners: new Set(),
     plugins: newPluginRegistry(),
     trusted: new Map(),
+    ownTrusts: new Map(),
+    ownSupports: new Map(),
     descCounter: 0,
     bootSqn: 0,
     descSqn: 0,

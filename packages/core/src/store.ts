@@ -12,7 +12,7 @@ import {
   ip6ToString,
 } from '@bmx7/codec';
 import { contentHash, createChainVerifier } from '@bmx7/crypto';
-import { demoteToListed, dropNeighbor, getKey, supported, supportLevel } from './admission.js';
+import { demoteToListed, dropNeighbor, getKey } from './admission.js';
 import {
   type DescriptionFacts,
   descriptionFacts,
@@ -24,13 +24,14 @@ import {
 import { hex } from './hex.js';
 import { restartRef } from './iids.js';
 import { purgeLink } from './neighbours.js';
-import { processOgm, updateRoutes } from './originators.js';
+import { processOgm, recheckTrust, updateRoutes } from './originators.js';
 import { ownHna } from './own.js';
 import { consumePluginTlvs, registeredTypes } from './plugin-host.js';
 import { verifyStash } from './receive.js';
 import { requestDesc, sendDescAdv, wantContent } from './requests.js';
 import { type DescRec, type EngineState, emit, type Iface, KEY_STATE, type KeyRec } from './state.js';
 import { view } from './tables.js';
+import { supportLevel } from './trust.js';
 
 /** Index key of an IPv6 prefix: the address masked to `len` bits, and the length. */
 export function hnaKey(address: Uint8Array, len: number): string {
@@ -197,7 +198,6 @@ export function tryResolve(s: EngineState, k: KeyRec): boolean {
   // Promoted: (qualifying, or referred by IID) and resolved (§4.11)
   const now = s.c.clock.now();
   if (!(k.qualifyingUntil > now || k.iidRefCount > 0 || s.cfg.listenOnly)) return false;
-  if (!supported(s, k.hex)) return false;
   applyDesc(s, k);
   return true;
 }
@@ -391,6 +391,8 @@ export function applyDesc(s: EngineState, k: KeyRec): void {
   d.parsed.refs = [];
   d.parsed.inline.clear();
   updateRoutes(s, k);
+  // other routes may rest on this node's TRUSTS (its own, or as a level-3 trustee: §4.11)
+  if (!sameLevels(old?.facts?.trusts, d.facts?.trusts)) recheckTrust(s);
   if (s.cfg.listenOnly) verifyStash(s, k);
   // OGMs waiting for this description (§4.9 step 1)
   for (const kk of [...s.nbs]) {
@@ -441,4 +443,14 @@ export function keepType(s: EngineState, type: number): void {
     d.kept ??= new Map();
     d.kept.set(type, b);
   }
+}
+
+function sameLevels(
+  a: ReadonlyMap<string, number> | undefined,
+  b: ReadonlyMap<string, number> | undefined,
+): boolean {
+  if (a === b) return true;
+  if (!a || !b || a.size !== b.size) return false;
+  for (const [id, level] of a) if (b.get(id) !== level) return false;
+  return true;
 }

@@ -5,7 +5,7 @@
 
 import { decodeDescription, ip6ToString } from '@bmx7/codec';
 import { shortId } from '@bmx7/crypto';
-import { countSections, rowOf, supportLevel } from './admission.js';
+import { countSections, rowOf } from './admission.js';
 import {
   COLUMN_LETTERS,
   CREDIT_COLUMNS,
@@ -19,6 +19,7 @@ import { UMETRIC_NOT_ROUTABLE } from './metrics.js';
 import type { NodeView, ShowRows } from './plugin.js';
 import { pluginTable } from './plugin-host.js';
 import { type EngineState, type KeyRec, STATE_NAMES } from './state.js';
+import { supportLevel, trustLookup, trustOn, trustText } from './trust.js';
 
 /** A description's size as the reference shows it: root bytes + referenced (virtual) bytes. */
 export function descSizeText(bytes: Uint8Array, decoded?: { version: { virtLength: number } }): string {
@@ -29,11 +30,6 @@ export function descSizeText(bytes: Uint8Array, decoded?: { version: { virtLengt
       return r.ok ? r.value : undefined;
     })();
   return d ? `${bytes.length}+${d.version.virtLength}` : `${bytes.length}`;
-}
-
-/** A trust or support level as the reference prints it: 'A' when nothing restricts it, else the digit. */
-export function levelText(levels: ReadonlyMap<string, number> | undefined, id: string): string {
-  return levels ? String(levels.get(id) ?? 0) : 'A';
 }
 
 /** A node as plugins and tables see it. */
@@ -85,7 +81,7 @@ export function creditRows(s: EngineState, now: number): ShowRows {
 
 /** The S column: 'A' without trust configuration, my support level when ≥ 2, 1 when a level-3 friend supports it at ≥ 2. */
 export function supportText(s: EngineState, h: string): string {
-  if (!s.cfg.trustedNodes) return 'A';
+  if (!trustOn(s)) return 'A';
   const own = supportLevel(s, h);
   if (own >= 2) return String(own);
   for (const level of s.recommended.get(h)?.values() ?? []) if (level >= 2) return '1';
@@ -112,6 +108,8 @@ export function show(s: EngineState, table: string): ShowRows {
           nbs: [...s.keys.values()].filter((k) => k.nb).length,
           rts: s.routes.size,
           nodes: nodes(s).length + 1,
+          // the own levels: 2 with trust configured (the node trusts and supports itself)
+          selfLevels: trustOn(s) ? '2' : 'A',
         },
       ];
     case 'interfaces':
@@ -146,10 +144,11 @@ export function show(s: EngineState, table: string): ShowRows {
             nodeId: k.hex.toUpperCase(),
             name: n.name,
             as: assessedState(s, k, now),
+            // S, T: what I grant it; s, t: what its SUPPORTS and TRUSTS grant me (§4.11, §5.3)
             S: supportText(s, k.hex),
-            s: levelText(d?.facts?.supports, s.hex),
-            T: s.cfg.trustedNodes ? String(s.trusted.get(k.hex) ?? 0) : 'A',
-            t: levelText(d?.facts?.trusts, s.hex),
+            s: trustText(trustLookup(s, d?.facts?.supports, s.hex, 'supports')),
+            T: trustOn(s) ? trustText(trustLookup(s, s.ownTrusts, k.hex, 'trusts')) : 'A',
+            t: trustText(trustLookup(s, d?.facts?.trusts, s.hex, 'trusts')),
             myIid: k.orig?.iid ?? '---',
             descSqn: n.descSqn,
             cv: n.compatibility,
@@ -166,6 +165,18 @@ export function show(s: EngineState, table: string): ShowRows {
         });
     case 'credits':
       return creditRows(s, now);
+    case 'trusted':
+      // the own trust list, this node included, in ascending id order (sec.c trust_status_creator)
+      return [...s.trusted]
+        .sort(([a], [b]) => (a < b ? -1 : 1))
+        .map(([id, e]) => ({
+          shortId: id.slice(0, 8).toUpperCase(),
+          nodeId: id.toUpperCase(),
+          name: id === s.hex ? s.cfg.hostname : (s.keys.get(id)?.current?.facts?.name ?? '---'),
+          trust: e.trust,
+          support: e.support,
+          fileName: e.fileName,
+        }));
     case 'keys':
       return [...s.keys.values()].map((k) => ({
         shortId: shortId(k.id),
