@@ -297,16 +297,24 @@ export const CORE_OPTIONS: readonly OptionSpec[] = [
     'directory of trusted node ids; setting it enables trust filtering',
     { relevance: 2 },
   ),
-  opt('setTrustedNode', { kind: 'string', pattern: /^[0-9A-Fa-f]{8,56}$/, form: 'node id' }, 'trust a node', {
-    multi: true,
-    relevance: 2,
-    config: false,
-    children: [
-      child('trustedNodesDir', { kind: 'dir' }, 'directory to write the trust file to'),
-      child('trust', int(0, 3), 'trust level', { default: 2 }),
-      child('support', int(0, 3), 'support level', { default: 2 }),
-    ],
-  }),
+  // edits a file in the trusted-nodes directory (docs/protocol.md §4.11): carried out, at start or
+  // at runtime, never kept; `setTrustedNode=-<ID>` deletes the node's file
+  opt(
+    'setTrustedNode',
+    { kind: 'string', pattern: /^[0-9A-Fa-f]{56}$/, form: 'node id (56 hex digits)' },
+    'trust or support a node: writes its file in the trusted-nodes directory',
+    {
+      multi: true,
+      action: true,
+      relevance: 2,
+      config: false,
+      children: [
+        child('trustedNodesDir', { kind: 'dir' }, 'directory to write the trust file to'),
+        child('trust', int(0, 3), 'trust level: 0, 2 or 3', { default: 2 }),
+        child('support', int(0, 3), 'support level: 0, 2 or 3', { default: 2 }),
+      ],
+    },
+  ),
   num('publishSupportedNodes', 1, 0, 1, 'publish the nodes this node supports'),
   opt(
     'resetNode',

@@ -68,6 +68,12 @@ export interface OptionSpec {
   readonly relevance: Relevance;
   /** May appear in a config file and is listed by `parameters` (the reference's A_CFA). */
   readonly config: boolean;
+  /**
+   * Carried out (`ControlBackend.action`), never kept in the configuration, though it may be given
+   * at start too (`setTrustedNode`, which edits files); options with `when: 'runtime'` are always
+   * actions or queries.
+   */
+  readonly action?: boolean;
   /** Consumes the rest of the command line (the reference's `connect`). */
   readonly eatsRest?: boolean;
   /** Which module registered it: core, control, tun, or a plugin's name. */
@@ -136,6 +142,11 @@ export function registerOptions(table: OptionTable, specs: readonly OptionSpec[]
     if (spec.short !== undefined) t.byShort.set(spec.short, spec);
     t.list.push(spec);
   }
+}
+
+/** Whether an operation on `spec` is carried out rather than configured (queries and actions). */
+export function isAction(spec: OptionSpec | undefined): boolean {
+  return spec !== undefined && (spec.when === 'runtime' || spec.action === true);
 }
 
 /** Finds a child option by name (case-insensitive) or by its one-letter alias. */

@@ -205,6 +205,24 @@ describe('control session (JSON)', () => {
     ]);
   });
 
+  it('setTrustedNode is an action: carried out, never configured; -<ID> needs no earlier one', () => {
+    const h = harness();
+    const id = 'AB'.repeat(28);
+    h.send(
+      { id: 1, op: 'set', args: { argv: [`setTrustedNode=${id}`, '/trust=3', '/support=0'] } },
+      { id: 2, op: 'set', args: { argv: [`setTrustedNode=-${id}`] } },
+      { id: 3, op: 'set', args: { argv: ['setTrustedNode=ABCDEF01'] } },
+      { id: 4, op: 'set', args: { argv: [`setTrustedNode=${id}`], test: true } },
+    );
+    const f = h.frames() as (OkReply | ErrorReply)[];
+    expect(f.map((x) => x.ok)).toEqual([true, true, false, true]);
+    expect(f[2]).toMatchObject({ error: { code: 'bad-option', option: 'setTrustedNode' } });
+    expect(h.actions).toEqual(['setTrustedNode', 'setTrustedNode']);
+    expect(h.reconfigured).toEqual([]);
+    expect(h.config().has('setTrustedNode')).toBe(false);
+    expect(h.options.get('publishSupportedNodes')).toMatchObject({ default: 1, when: 'both' });
+  });
+
   it('a change the system refuses is reported and the old configuration stays', () => {
     const h = harness({ refuse: 'dev eth7: no such interface' });
     h.send({ id: 1, op: 'set', args: { argv: ['dev=eth7'] } });

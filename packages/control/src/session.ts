@@ -11,7 +11,7 @@ import { requestsFromWords } from './ctl.js';
 import { OptionError } from './errors.js';
 import { renderHelp } from './help.js';
 import { encodeLegacyReply } from './legacy.js';
-import type { OptionSpec, OptionTable } from './options.js';
+import { isAction, type OptionSpec, type OptionTable } from './options.js';
 import { formatResultText } from './output.js';
 import {
   type ControlRequest,
@@ -336,13 +336,13 @@ function set(backend: ControlBackend, id: RequestId, argv: readonly string[], te
     if (!outcome.ok) return refusal(id, outcome);
     return okReply(id, { applied: words, test: true });
   }
-  const configuring = live.filter((op) => backend.options.get(op.option)?.when !== 'runtime');
+  const configuring = live.filter((op) => !isAction(backend.options.get(op.option)));
   if (configuring.length > 0) {
     const outcome = backend.reconfigure(applied.state, applied.changed, configuring);
     if (!outcome.ok) return refusal(id, outcome);
   }
   for (const op of live) {
-    if (backend.options.get(op.option)?.when !== 'runtime') continue;
+    if (!isAction(backend.options.get(op.option))) continue;
     const outcome = backend.action(op);
     if (!outcome.ok) return errorReply(id, 'failed', `${op.option}: ${outcome.message}`);
   }

@@ -6,7 +6,13 @@
  */
 import type { Operation } from './args.js';
 import { OptionError } from './errors.js';
-import type { ChildOptionSpec, OptionSpec, OptionTable, OptionValue } from './options.js';
+import {
+  type ChildOptionSpec,
+  isAction,
+  type OptionSpec,
+  type OptionTable,
+  type OptionValue,
+} from './options.js';
 import type { ParameterEntry } from './table.js';
 
 /** The children given for one instance (or for a single option), by child name. */
@@ -47,7 +53,7 @@ export function applyOperations(
     });
     if (spec === undefined) return fail('unknown-option', `${op.option}: unknown option`);
     // queries and actions (show, flushAll, resetNode …) are carried out, not configured
-    if (spec.when === 'runtime') continue;
+    if (isAction(spec)) continue;
     if (spec.multi === true) {
       const cur = next.get(spec.name);
       const instances = new Map(cur?.kind === 'multi' ? cur.instances : []);
