@@ -32,6 +32,8 @@ export interface DaemonControl {
   /** Checks and adopts a configuration; throws OptionError naming the option. */
   adopt(next: ConfigState): void;
   compatibility(): number;
+  /** Carries out `setTrustedNode` (edits a file in the trusted-nodes directory, trust-dir.ts). */
+  setTrustedNode?(op: Operation): Outcome;
 }
 
 function refusal(e: unknown): Outcome {
@@ -76,6 +78,12 @@ export function createDaemonBackend(d: DaemonControl): ControlBackend {
           break;
         case 'resetNode':
           return { ok: false, message: 'not supported by bmx7d' };
+        // only files change; the directory's watcher gives the engine the new list
+        case 'setTrustedNode': {
+          const r = d.setTrustedNode?.(op) ?? { ok: false, message: 'not supported by bmx7d' };
+          if (!r.ok) return r;
+          break;
+        }
         default:
           return { ok: true }; // a query given with other options: answered by its own request
       }

@@ -10,7 +10,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { hostname as osHostname } from 'node:os';
 import { dirname } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { type ConfigState, OptionError } from '@bmx7/control';
+import { type ConfigState, type Operation, OptionError, type Outcome } from '@bmx7/control';
 import { createEngine, type Engine, type EnginePlugin, type InterfaceInfo } from '@bmx7/core';
 import { generateRsaKey, loadNodeKey, type RsaPrivateKey, saveNodeKey } from '@bmx7/crypto';
 import {
@@ -35,6 +35,8 @@ import { configurePlugins } from './plugins.js';
 import { PACKAGE_DIR, readRevision } from './revision.js';
 import { DaemonError, lockRuntimeDir } from './runtime-dir.js';
 import type { HostFacts } from './tables.js';
+import { setTrustedNodeOp } from './trust-dir.js';
+import { type TrustWatcher, watchTrustDir } from './trust-watch.js';
 
 export const VERSION = '0.1.0';
 /** How often links and addresses are re-read in full, notifications or not. */
@@ -76,6 +78,7 @@ export async function startDaemon(
   const logger = createDaemonLogger(settings.debug);
   const rd = lockRuntimeDir(settings.runtimeDir);
   let nl: ReturnType<typeof createNetlinkClient> | undefined;
+  let trust: TrustWatcher | undefined;
   try {
     const key = openKey(settings, logger);
     logger.log(0, 'node key', {
@@ -106,7 +109,44 @@ export async function startDaemon(
     }
     kernel.ensureRule();
 
+    // ---------------------------------------------------------------- trust
+    // the trusted-nodes directory, read before the engine starts (its first description carries
+    // the list) and followed while it runs (docs/protocol.md §4.11)
+    const ownId = Buffer.from(key.id).toString('hex').toUpperCase();
+    const clock = createLinuxClock();
+    const setTrustedNode = (op: Operation): Outcome => {
+      const r = setTrustedNodeOp(op, { ownId, configuredDir: settings.trustedNodesDir });
+      if (!r.ok) {
+        logger.log(0, 'setTrustedNode refused', { id: String(op.value ?? ''), error: r.message });
+        return r;
+      }
+      for (const x of r.result.removed)
+        logger.log(0, `removing ${x.reason} trust file`, { dir: r.dir, file: x.fileName, reason: x.detail });
+      logger.log(0, 'setTrustedNode', {
+        id: String(op.value).slice(0, 8).toUpperCase(),
+        action: r.result.action,
+        dir: r.dir,
+        ...(r.result.fileName === undefined ? {} : { file: r.result.fileName }),
+      });
+      return { ok: true };
+    };
+    for (const op of start.actions) {
+      if (op.option !== 'setTrustedNode') continue;
+      const r = setTrustedNode(op);
+      if (!r.ok) throw new DaemonError('ERR_SYSTEM', `setTrustedNode: ${r.message}`);
+    }
     let engine: Engine | undefined;
+    const openTrust = (dir: string): TrustWatcher =>
+      watchTrustDir({
+        dir,
+        clock,
+        log: (level, msg, fields) => logger.log(level, msg, fields),
+        onChange: (nodes) => engine?.reconfigure({ trustedNodes: nodes }),
+      });
+    trust = settings.trustedNodesDir === undefined ? undefined : openTrust(settings.trustedNodesDir);
+    if (trust)
+      logger.log(0, 'trustedNodesDir', { dir: trust.dir, nodes: trust.nodes().length, mode: trust.mode() });
+
     const datagrams = createLinuxDatagrams(
       (ifname, src, payload) => engine?.receive(ifname, src, payload),
       (ifname, err) => logger.log(4, 'socket error', { dev: ifname, error: err.message }),
@@ -129,7 +169,7 @@ export async function startDaemon(
         }
       },
     };
-    engine = createEngine({ nodeKey: key, ...settings.engine })({
+    engine = createEngine({ nodeKey: key, ...settings.engine, trustedNodes: trust?.nodes() })({
       clock: createLinuxClock(),
       random: { bytes: (n) => new Uint8Array(randomBytes(n)), float: () => Math.random() },
       datagrams,
@@ -252,7 +292,6 @@ export async function startDaemon(
         }),
     });
     await syncInterfaces();
-    const clock = createLinuxClock();
     let cancelResync = (): void => {};
     const resync = (): void => {
       cancelResync = clock.schedule(INTERFACE_RESYNC_MS, () => {
@@ -304,7 +343,18 @@ export async function startDaemon(
       settings = ns;
       logger.level = ns.debug;
       const text = (v: unknown) => JSON.stringify(v, (_k, x) => (typeof x === 'bigint' ? x.toString() : x));
-      if (text(old.engine) !== text(ns.engine)) eng.reconfigure(ns.engine);
+      // trust on, off, or another directory: a new watcher and list (the reference re-reads at once)
+      const dirChanged = ns.trustedNodesDir !== old.trustedNodesDir;
+      if (dirChanged) {
+        trust?.close();
+        trust = ns.trustedNodesDir === undefined ? undefined : openTrust(ns.trustedNodesDir);
+        logger.log(0, 'trustedNodesDir', {
+          dir: trust?.dir ?? '-',
+          ...(trust ? { nodes: trust.nodes().length, mode: trust.mode() } : {}),
+        });
+      }
+      if (dirChanged || text(old.engine) !== text(ns.engine))
+        eng.reconfigure({ ...ns.engine, trustedNodes: trust?.nodes() });
       pluginState = configurePlugins(eng, next, plugins, pluginState);
       void syncInterfaces();
     };
@@ -322,6 +372,7 @@ export async function startDaemon(
       check: (next) => void derive(next),
       adopt,
       compatibility: () => settings.engine.compatibility ?? 21,
+      setTrustedNode,
     });
     const server: ControlServer = await startControlServer({
       path: rd.socketPath,
@@ -347,6 +398,7 @@ export async function startDaemon(
       stopping = true;
       logger.log(0, 'bmx7d stopping', { reason });
       cancelResync();
+      trust?.close();
       await monitor.close();
       eng.stop();
       datagrams.closeAll();
@@ -362,19 +414,24 @@ export async function startDaemon(
     process.once('SIGTERM', onSignal);
     process.once('SIGINT', onSignal);
     process.on('SIGHUP', () => {
-      if (start.configFile === undefined) {
-        logger.log(0, 'SIGHUP: no config file to reload');
-        return;
+      if (start.configFile === undefined) logger.log(0, 'SIGHUP: no config file to reload');
+      else {
+        try {
+          adopt(stateFrom(start.argvOps, start.configFile, undefined, table));
+          logger.log(0, 'SIGHUP: config reloaded', { file: start.configFile });
+        } catch (e) {
+          logger.log(0, 'SIGHUP: config not reloaded', { error: (e as Error).message });
+        }
       }
-      try {
-        adopt(stateFrom(start.argvOps, start.configFile, undefined, table));
-        logger.log(0, 'SIGHUP: config reloaded', { file: start.configFile });
-      } catch (e) {
-        logger.log(0, 'SIGHUP: config not reloaded', { error: (e as Error).message });
+      // and the trusted-nodes directory, read again in full
+      if (trust) {
+        trust.rescan();
+        logger.log(0, 'SIGHUP: trustedNodesDir read', { dir: trust.dir, nodes: trust.nodes().length });
       }
     });
     return { engine: eng, settings: () => settings, done, stop };
   } catch (err) {
+    trust?.close();
     nl?.close();
     rd.release();
     throw err;

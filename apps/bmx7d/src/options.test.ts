@@ -19,7 +19,7 @@ const settings = (argv: string[], files: Record<string, string> = {}) => {
     if (f === undefined) throw Object.assign(new Error('nope'), { code: 'ENOENT' });
     return f;
   });
-  return settingsOf(s.state, { hostname: 'host', readDir: () => ['ab'.repeat(28), 'README'] });
+  return settingsOf(s.state, { hostname: 'host', pathKind: () => 'dir' });
 };
 
 const optionError = (fn: () => unknown): OptionError => {
@@ -73,7 +73,9 @@ describe('bmx7d options', () => {
       algo: 16,
       maxHops: 63,
     });
-    expect(s.engine.trustedNodes).toEqual([{ id: 'ab'.repeat(28), trust: 2, support: 2 }]);
+    // the directory is the daemon's to read and follow (trust-watch.ts); publishing defaults to on
+    expect(s.trustedNodesDir).toBe('/t');
+    expect(s.engine.publishSupportedNodes).toBe(true);
     const d = settings(['dev=eth1']);
     expect(d).toMatchObject({ runtimeDir: DEFAULT_RUNTIME_DIR, keyPath: DEFAULT_KEY_PATH, debug: 0 });
     expect(d.engine.hostname).toBe('host');
@@ -98,6 +100,30 @@ describe('bmx7d options', () => {
     expect(e.option).toBe('setCredits');
     expect(e.message).toMatch(/unknown section "xQ"/);
     expect(optionError(() => settings(['setCredits=nA', '/maxNodes=0'])).option).toBe('setCredits');
+  });
+
+  it('trust: trustedNodesDir names a directory (a missing one is created later), publishSupportedNodes, setTrustedNode at start', () => {
+    const id = 'AB'.repeat(28);
+    const at = (argv: string[], kind: 'dir' | 'missing' | 'other') =>
+      settingsOf(parseStartArgs(argv).state, { hostname: 'h', pathKind: () => kind });
+    expect(at(['trustedNodesDir=/t'], 'missing').trustedNodesDir).toBe('/t');
+    expect(at([], 'other').trustedNodesDir).toBeUndefined();
+    const e = optionError(() => at(['trustedNodesDir=/etc/passwd'], 'other'));
+    expect(e.option).toBe('trustedNodesDir');
+    expect(e.message).toBe('trustedNodesDir: /etc/passwd is not a directory');
+    expect(at(['publishSupportedNodes=0'], 'dir').engine.publishSupportedNodes).toBe(false);
+    // setTrustedNode is carried out at start, never kept in the configuration
+    const start = parseStartArgs([`setTrustedNode=${id}`, '/trust=3', `setTrustedNode=-${id.toLowerCase()}`]);
+    expect(start.actions.map((op) => [op.op, op.value])).toEqual([
+      ['set', id],
+      ['remove', id.toLowerCase()],
+    ]);
+    expect(start.state.has('setTrustedNode')).toBe(false);
+    // exactly 56 hex digits; never in a config file
+    expect(optionError(() => parseStartArgs(['setTrustedNode=ABCDEF01'])).option).toBe('setTrustedNode');
+    expect(optionError(() => settings(['--config', '/c'], { '/c': `setTrustedNode=${id}\n` })).code).toBe(
+      'not-in-config',
+    );
   });
 
   it('bad options name the option and the reason', () => {

@@ -11,7 +11,7 @@
  * tunOut, …) are not in the table: they are refused, on the command line, in the config file and
  * at runtime, with one line naming the option and the plugin (never accepted and ignored).
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import {
   absentPluginError,
   applyOperations,
@@ -22,6 +22,7 @@ import {
   EMPTY_CONFIG,
   effectiveChild,
   effectiveValue,
+  isAction,
   type Operation,
   OptionError,
   type OptionSpec,
@@ -31,7 +32,7 @@ import {
   parseConfig,
   TUN_OPTIONS,
 } from '@bmx7/control';
-import { creditMatrix, type EngineInit, type EnginePlugin, type TrustedNode } from '@bmx7/core';
+import { creditMatrix, type EngineInit, type EnginePlugin } from '@bmx7/core';
 import { pluginOptionSpecs } from './plugins.js';
 
 export const DEFAULT_RUNTIME_DIR = '/run/bmx7d';
@@ -108,8 +109,9 @@ export interface DaemonSettings {
   rulePref: number;
   policyRouting: boolean;
   autoSysctl: boolean;
-  /** The engine's parameters (without the node key). */
-  engine: Omit<EngineInit, 'nodeKey'>;
+  /** The engine's parameters (without the node key, and without trustedNodes: see trustedNodesDir). */
+  engine: Omit<EngineInit, 'nodeKey' | 'trustedNodes'>;
+  /** Trust is on while set; the daemon reads and follows the directory (trust-watch.ts). */
   trustedNodesDir: string | undefined;
 }
 
@@ -119,6 +121,8 @@ export interface StartArgs {
   configFile: string | undefined;
   /** Command-line operations (kept to rebuild the state on SIGHUP). */
   argvOps: readonly Operation[];
+  /** Command-line actions to carry out at start (`setTrustedNode`), in order. */
+  actions: readonly Operation[];
   help: boolean;
   /** The option table it was parsed with (with the plugins' options). */
   table: OptionTable;
@@ -156,7 +160,8 @@ export function parseStartArgs(
       );
   }
   const state = stateFrom(r.value.ops, configFile, readFile, t);
-  return { state, configFile, argvOps: r.value.ops, help, table: t };
+  const actions = r.value.ops.filter((op) => !op.checkOnly && isAction(t.get(op.option)));
+  return { state, configFile, argvOps: r.value.ops, actions, help, table: t };
 }
 
 /** The state of the config file, with the command line on top (the command line wins). */
@@ -233,12 +238,24 @@ export function parseBandwidth(s: string): bigint {
 }
 
 /**
- * Checks a state and derives the settings. Throws OptionError naming the option. `readDir` lists
- * the trusted-nodes directory (files named by node id, as the reference keeps them).
+ * What a path names: a directory, something else (a file, or a file on the way), or nothing yet
+ * (also when it cannot be looked at: the daemon then keeps retrying it).
+ */
+export function pathKind(path: string): 'dir' | 'missing' | 'other' {
+  try {
+    return statSync(path).isDirectory() ? 'dir' : 'other';
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'ENOTDIR' ? 'other' : 'missing';
+  }
+}
+
+/**
+ * Checks a state and derives the settings. Throws OptionError naming the option. `pathKind` tells
+ * what the trusted-nodes directory's path names (a missing one is created when trust starts).
  */
 export function settingsOf(
   state: ConfigState,
-  opts: { hostname: string; readDir?: (dir: string) => string[] },
+  opts: { hostname: string; pathKind?: (path: string) => 'dir' | 'missing' | 'other' },
 ): DaemonSettings {
   const t = daemonOptionTable();
   const spec = (n: string) => t.get(n) as OptionSpec;
@@ -349,26 +366,19 @@ export function settingsOf(
       option: 'linkRsaKey',
     });
 
+  // the trusted-nodes directory is read and followed by the daemon (trust-watch.ts), not here:
+  // a path that exists and is no directory is the one config error (docs/protocol.md §4.11)
   let trustedNodesDir: string | undefined;
   const tnd = state.get('trustedNodesDir');
   if (tnd?.kind === 'single') {
     trustedNodesDir = String(tnd.value);
-    const list = opts.readDir ?? ((d: string) => readdirSync(d));
-    let names: string[];
-    try {
-      names = list(trustedNodesDir);
-    } catch (e) {
-      throw new OptionError(
-        'bad-value',
-        `trustedNodesDir: cannot read ${trustedNodesDir} (${(e as NodeJS.ErrnoException).code ?? e})`,
-        { option: 'trustedNodesDir' },
-      );
-    }
-    const trusted: TrustedNode[] = names
-      .filter((n) => /^[0-9A-Fa-f]{56}$/.test(n))
-      .map((id) => ({ id: id.toLowerCase(), trust: 2, support: 2 }));
-    engine.trustedNodes = trusted;
+    const kind = (opts.pathKind ?? pathKind)(trustedNodesDir);
+    if (kind === 'other')
+      throw new OptionError('bad-value', `trustedNodesDir: ${trustedNodesDir} is not a directory`, {
+        option: 'trustedNodesDir',
+      });
   }
+  engine.publishSupportedNodes = num('publishSupportedNodes') === 1;
 
   const keyType = num('nodeRsaKey');
   return {
