@@ -36,7 +36,7 @@ import { RuleExport } from './routes.js';
 import { createState, type EngineCounters, type EngineState, STATE_NAMES } from './state.js';
 import { indexSupports, keepType } from './store.js';
 import { nodes, show, view } from './tables.js';
-import { applyTrust } from './trust.js';
+import { applyTrust, trustOn } from './trust.js';
 
 /** Everything an engine offers beyond the host interface. */
 export interface Engine extends EngineHandle {
@@ -138,6 +138,7 @@ function setInterfaces(s: EngineState, list: InterfaceInfo[]): void {
 
 function reconfigure(s: EngineState, next: Partial<Omit<EngineInit, 'nodeKey'>>): void {
   const before = s.cfg;
+  const lists = publishedTrust(s);
   const { metric, trustedNodes, ...rest } = before;
   s.cfg = resolveConfig({ ...rest, metric, ...(trustedNodes ? { trustedNodes } : {}), ...next });
   s.credits = creditMatrix(s.cfg.credits);
@@ -151,10 +152,16 @@ function reconfigure(s: EngineState, next: Partial<Omit<EngineInit, 'nodeKey'>>)
     before.hostname !== s.cfg.hostname ||
     JSON.stringify(before.unicastHna) !== JSON.stringify(s.cfg.unicastHna) ||
     before.ogmInterval !== s.cfg.ogmInterval ||
-    JSON.stringify(before.trustedNodes) !== JSON.stringify(s.cfg.trustedNodes) ||
-    before.publishSupportedNodes !== s.cfg.publishSupportedNodes ||
+    lists !== publishedTrust(s) ||
     JSON.stringify(before.metric, bigints) !== JSON.stringify(s.cfg.metric, bigints);
   if (described) descUpdate(s);
+}
+
+/** What the own TRUSTS and SUPPORTS publish (a renamed trust file alone changes nothing). */
+function publishedTrust(s: EngineState): string {
+  if (!trustOn(s)) return '';
+  const sorted = (m: ReadonlyMap<string, number>) => [...m].sort(([a], [b]) => (a < b ? -1 : 1));
+  return JSON.stringify([sorted(s.ownTrusts), s.cfg.publishSupportedNodes ? sorted(s.ownSupports) : []]);
 }
 
 /** Creates an engine: `createEngine(init)(components)` (STYLE.md rule 8). */
