@@ -7,3 +7,46 @@ export type {
   TunnelSpec,
 } from './dataplane/types.js';
 export { TunnelError } from './dataplane/types.js';
+export type {
+  AnnouncedTunDev,
+  TunnelContributions,
+} from './description.js';
+export { bandwidthFm8, tunnelContributions, tunnelEndpoint } from './description.js';
+export type { Family, Prefix } from './net.js';
+export { parsePrefix, prefixToString } from './net.js';
+export type {
+  DevAddress,
+  ParseTunOptions,
+  TunConfig,
+  TunDevConfig,
+  TunInConfig,
+  TunOutConfig,
+} from './options.js';
+export {
+  BANDWIDTH_MAX,
+  BANDWIDTH_MIN,
+  DEFAULT_TUN_DEV_NAME,
+  MAX_TUN_DEVS,
+  parseBandwidth,
+  parseTunSettings,
+  TUN_PLUGIN_OPTIONS,
+  TunConfigError,
+} from './options.js';
+export type {
+  ActiveTunnel,
+  AnnouncedNet,
+  Candidate,
+  GatewayAnnouncement,
+  SearchResult,
+  SelectionInput,
+  SelectionResult,
+} from './selection.js';
+export {
+  effectiveMinBandwidth,
+  matchingTunDev,
+  netMatches,
+  selectGateways,
+  tunnelMetric,
+} from './selection.js';
+export type { TunnelDevice, TunnelRowsOptions } from './tables.js';
+export { TUNNELS_COLUMNS, tunnelRows } from './tables.js';
