@@ -31,7 +31,7 @@ import { openJournal } from './linux/journal.js';
 import { createKernel, undoEntry } from './linux/kernel.js';
 import { createDaemonLogger, type DaemonLogger } from './log.js';
 import { absentOptionTable, type DaemonSettings, type StartArgs, settingsOf, stateFrom } from './options.js';
-import { configurePlugins } from './plugins.js';
+import { checkPluginSettings, configurePlugins } from './plugins.js';
 import { PACKAGE_DIR, readRevision } from './revision.js';
 import { DaemonError, lockRuntimeDir } from './runtime-dir.js';
 import type { HostFacts } from './tables.js';
@@ -320,6 +320,7 @@ export async function startDaemon(
     /** Checks a configuration state whole: the settings it gives, or an OptionError naming the option. */
     const derive = (next: ConfigState): DaemonSettings => {
       const ns = settingsOf(next, { hostname: osHostname() });
+      checkPluginSettings(next, plugins);
       for (const k of [
         'runtimeDir',
         'keyPath',

@@ -9,7 +9,7 @@ import { hostname } from 'node:os';
 import { OptionError, renderHelp } from '@bmx7/control';
 import { startDaemon } from './daemon.js';
 import { daemonOptionTable, parseStartArgs, settingsOf } from './options.js';
-import { createBuiltinPlugins } from './plugins.js';
+import { checkPluginSettings, createBuiltinPlugins } from './plugins.js';
 
 async function main(argv: string[]): Promise<number> {
   let start: ReturnType<typeof parseStartArgs>;
@@ -22,6 +22,7 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     }
     settings = settingsOf(start.state, { hostname: hostname() });
+    checkPluginSettings(start.state, plugins);
   } catch (e) {
     if (e instanceof OptionError) {
       process.stderr.write(`bmx7d: ${e.message}\n`);

@@ -19,7 +19,7 @@ import { describe, expect, it } from 'vitest';
 import { createDaemonBackend } from './control-backend.js';
 import { createDaemonLogger } from './log.js';
 import { daemonOptionTable, parseStartArgs } from './options.js';
-import { configurePlugins, optionSpecOf, pluginSettings } from './plugins.js';
+import { checkPluginSettings, configurePlugins, optionSpecOf, pluginSettings } from './plugins.js';
 
 const noFiles = (p: string): string => {
   throw Object.assign(new Error(`no ${p}`), { code: 'ENOENT' });
@@ -144,6 +144,26 @@ describe('plugins in bmx7d', () => {
     expect(backend.tableNames()).toContain('greetings');
     expect(backend.table('greetings')).toMatchObject({ table: 'greetings', rows: [] });
     expect(backend.table('nosuch')).toBeUndefined();
+  });
+
+  it("a plugin's check refuses settings at start (exit 2) and at runtime, naming the option", () => {
+    const picky: EnginePlugin = {
+      name: 'picky',
+      options: [{ name: 'greeting', type: { kind: 'string' }, help: 'x' }],
+      check: (next) => {
+        const g = next.get('greeting');
+        return g?.kind === 'single' && g.value === 'rude' ? 'greeting: rude is not a greeting' : undefined;
+      },
+      attach() {},
+    };
+    const table = daemonOptionTable([picky]);
+    expect(() =>
+      checkPluginSettings(parseStartArgs(['greeting=hi'], noFiles, table).state, [picky]),
+    ).not.toThrow();
+    const e = optionError(() =>
+      checkPluginSettings(parseStartArgs(['greeting=rude'], noFiles, table).state, [picky]),
+    );
+    expect([e.option, e.message]).toEqual(['greeting', 'greeting: rude is not a greeting']);
   });
 
   it('plugin options take order class 9 and go into config files', () => {

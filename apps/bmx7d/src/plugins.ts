@@ -4,7 +4,7 @@
  * built into bmx7d, not loaded from files: every built-in plugin is attached at start, and its
  * options are in the table from the first word of the command line on.
  */
-import type { ChildOptionSpec, ConfigState, OptionSpec } from '@bmx7/control';
+import { type ChildOptionSpec, type ConfigState, OptionError, type OptionSpec } from '@bmx7/control';
 import type { Engine, EnginePlugin, PluginOption, PluginSettings } from '@bmx7/core';
 
 /** A plugin bmx7d has: its name and how to make one. */
@@ -63,6 +63,24 @@ export function pluginSettings(state: ConfigState, plugins: readonly EnginePlugi
     }
   }
   return out;
+}
+
+/**
+ * Asks each plugin whether it takes the settings of its options; a refusal is an OptionError naming
+ * the first option of that plugin mentioned in the reason (exit 2 at start, an error reply at runtime).
+ */
+export function checkPluginSettings(state: ConfigState, plugins: readonly EnginePlugin[]): void {
+  for (const p of plugins) {
+    let why: string | undefined;
+    try {
+      why = p.check?.(pluginSettings(state, [p]));
+    } catch (e) {
+      why = `plugin ${p.name}: ${(e as Error).message}`;
+    }
+    if (why === undefined) continue;
+    const option = p.options?.find((o) => why.includes(o.name))?.name;
+    throw new OptionError('bad-value', why, option === undefined ? {} : { option });
+  }
 }
 
 /** A stable text of plugin settings, to tell whether a new configuration changed them. */

@@ -177,6 +177,11 @@ export interface EnginePlugin {
   attach(host: PluginHost): void;
   start?(): void;
   stop?(): void;
+  /**
+   * Checks settings of its options before a daemon adopts them (at start, from a config file, at
+   * runtime): the reason they are refused, naming the option, or undefined. Must not change anything.
+   */
+  check?(next: PluginSettings): string | undefined;
   /** The plugin's options changed (at start and at runtime); unknown to it: ignore. */
   reconfigure?(next: PluginSettings): void;
 }
