@@ -1,6 +1,9 @@
 /**
- * libc through koffi for the netlink sockets (socket.ts, rtnl-monitor.ts): one set of bindings,
- * loaded on first use, and the helpers both need. Internal: not exported from the package index.
+ * libc through koffi for the netlink sockets (socket.ts, rtnl-monitor.ts) and for other packages'
+ * Linux adapters (@bmx7/plugin-tun's TUN devices and raw sockets): one set of bindings per thread,
+ * loaded on first use, and the helpers they need. Not in the package index: other packages import
+ * it as `@bmx7/netlink/libc`. Worker threads bind their own functions (koffi functions belong to
+ * the thread that made them) from the module at `koffiPath()`.
  */
 import { createRequire } from 'node:module';
 import { NetlinkError } from './errors.js';
@@ -22,6 +25,11 @@ export interface Libc {
   poll(fds: Uint8Array, n: number, timeout: number): number;
   close(fd: number): number;
   setns(fd: number, nstype: number): number;
+  /** `ioctl(fd, request, arg)` with a pointer argument (struct ifreq and the like). */
+  ioctl(fd: number, request: number, arg: Uint8Array): number;
+  read(fd: number, buf: Uint8Array, len: number): number;
+  write(fd: number, buf: Uint8Array, len: number): number;
+  eventfd(initval: number, flags: number): number;
 }
 
 let libc: Libc | undefined;
@@ -42,8 +50,17 @@ export function loadLibc(): Libc {
     poll: lib.func('int poll(void *, unsigned long, int)'),
     close: lib.func('int close(int)'),
     setns: lib.func('int setns(int, int)'),
+    ioctl: lib.func('int ioctl(int, unsigned long, void *)'),
+    read: lib.func('long read(int, void *, size_t)'),
+    write: lib.func('long write(int, const void *, size_t)'),
+    eventfd: lib.func('int eventfd(unsigned int, int)'),
   } as Libc;
   return libc;
+}
+
+/** Where koffi's entry point is, for worker threads that `require()` it to bind their own functions. */
+export function koffiPath(): string {
+  return createRequire(import.meta.url).resolve('koffi');
 }
 
 export function sockaddrNl(pid = 0, groups = 0): Uint8Array {
