@@ -1,4 +1,15 @@
 export type {
+  MemoryBackend,
+  MemoryBackendOptions,
+  MemoryTunnelDevice,
+  MemoryTunnelNamespace,
+} from './dataplane/memory.js';
+export {
+  createMemoryBackend,
+  createMemoryTunnelNamespace,
+  linkMemoryTunnelNamespaces,
+} from './dataplane/memory.js';
+export type {
   Tunnel,
   TunnelBackend,
   TunnelBackendKind,
@@ -7,6 +18,8 @@ export type {
   TunnelSpec,
 } from './dataplane/types.js';
 export { TunnelError } from './dataplane/types.js';
+export type { UserspaceBackend, UserspaceBackendOptions } from './dataplane/userspace.js';
+export { createUserspaceBackend } from './dataplane/userspace.js';
 export type {
   AnnouncedTunDev,
   TunnelContributions,
