@@ -14,12 +14,15 @@ import {
 import { RSA1024 } from '@bmx7/crypto';
 import { createMemoryFiles, type MemoryFiles } from './files.js';
 import { testRsaKey } from './keys.js';
+import { createMemoryRules, type MemoryRules } from './rules.js';
 import type { EngineFactory, SimInstance, SimNodeContext } from './simulation.js';
 
 export interface Bmx7Instance extends SimInstance {
   engine: Engine;
   /** The plugins attached to this incarnation. */
   plugins: EnginePlugin[];
+  /** The node's policy rules (plugins set them). */
+  rules: MemoryRules;
 }
 
 export interface Bmx7FactoryOptions {
@@ -52,9 +55,15 @@ export function createBmx7Factory(options: Bmx7FactoryOptions = {}): EngineFacto
       files = createMemoryFiles();
       ctx.persistent.set('files', files);
     }
-    const engine = createEngine(init)({ ...components, files });
+    // a policy-rule table per node, kept across restarts like the routing tables
+    let rules = ctx.persistent.get('rules') as MemoryRules | undefined;
+    if (!rules) {
+      rules = createMemoryRules();
+      ctx.persistent.set('rules', rules);
+    }
+    const engine = createEngine(init)({ ...components, files, rules });
     const plugins = options.plugins?.(name, components, ctx) ?? [];
     for (const p of plugins) engine.use(p);
-    return { engine, primaryAddress: engine.primaryIp, plugins };
+    return { engine, primaryAddress: engine.primaryIp, plugins, rules };
   };
 }
