@@ -16,7 +16,11 @@ export const IFADDRMSG_LEN = 8;
 export const IFA_ADDRESS = 1;
 export const IFA_LOCAL = 2;
 export const IFA_LABEL = 3;
+/** `struct ifa_cacheinfo`: preferred and valid lifetime (s), then two timestamps the kernel fills. */
+export const IFA_CACHEINFO = 6;
 export const IFA_FLAGS = 8;
+/** A lifetime that never ends. */
+export const INFINITY_LIFE_TIME = 0xffffffff;
 
 export const IFA_F_NODAD = 0x02;
 export const IFA_F_DADFAILED = 0x08;
@@ -37,6 +41,11 @@ export interface AddrMsg {
   /** Address in text form. */
   address: string;
   label?: string;
+  /**
+   * Preferred and valid lifetime in seconds (IFA_CACHEINFO); a preferred lifetime of 0 makes an
+   * IPv6 address deprecated: usable, but never chosen as a source address.
+   */
+  lifetimes?: { preferred: number; valid: number };
 }
 
 export function encodeAddrMsg(m: AddrMsg): Uint8Array {
@@ -50,6 +59,13 @@ export function encodeAddrMsg(m: AddrMsg): Uint8Array {
   const a = ipToBytes(m.address);
   const parts = [h, nla(IFA_LOCAL, a), nla(IFA_ADDRESS, a)];
   if (m.flags > 0xff) parts.push(nlaU32(IFA_FLAGS, m.flags));
+  if (m.lifetimes) {
+    const ci = new Uint8Array(16);
+    const cv = new DataView(ci.buffer);
+    cv.setUint32(0, m.lifetimes.preferred >>> 0, true);
+    cv.setUint32(4, m.lifetimes.valid >>> 0, true);
+    parts.push(nla(IFA_CACHEINFO, ci));
+  }
   return concat(parts);
 }
 
@@ -103,6 +119,8 @@ export interface AddrSpec {
   /** IFA_F_NODAD for an address usable at once. */
   flags?: number;
   scope?: number;
+  /** See AddrMsg.lifetimes (`ip addr add … preferred_lft 0` for a deprecated address). */
+  lifetimes?: { preferred: number; valid: number };
 }
 
 function spec(a: AddrSpec): AddrMsg {
@@ -113,6 +131,7 @@ function spec(a: AddrSpec): AddrMsg {
     scope: a.scope ?? RT_SCOPE_UNIVERSE,
     index: a.index,
     address: a.address,
+    ...(a.lifetimes ? { lifetimes: a.lifetimes } : {}),
   };
 }
 

@@ -5,7 +5,9 @@ import { NETLINK_ROUTE, NLM_F_CREATE, NLM_F_REPLACE } from './nlmsg.js';
 import {
   decodeAddrMsg,
   encodeAddrMsg,
+  IFA_CACHEINFO,
   IFA_F_NODAD,
+  INFINITY_LIFE_TIME,
   RT_SCOPE_LINK,
   RTM_NEWADDR,
   rtnlGetAddrs,
@@ -110,6 +112,11 @@ describe('rtnetlink routes, addresses and rules', () => {
     expect(decodeAddrMsg(p)).toEqual({ ok: true, value: a });
     expect(decodeAddrMsg(encodeAddrMsg({ ...a, flags: 0x300 }))).toMatchObject({ value: { flags: 0x300 } });
     expect(decodeAddrMsg(p.subarray(0, 7)).ok).toBe(false);
+    // a deprecated address: IFA_CACHEINFO with preferred lifetime 0, valid forever (ip addr … preferred_lft 0)
+    const d = encodeAddrMsg({ ...a, lifetimes: { preferred: 0, valid: INFINITY_LIFE_TIME } });
+    const ci = d.subarray(d.length - 20);
+    expect([...ci.subarray(0, 4)]).toEqual([20, 0, IFA_CACHEINFO, 0]);
+    expect([...ci.subarray(4, 12)]).toEqual([0, 0, 0, 0, 0xff, 0xff, 0xff, 0xff]);
   });
 
   it('rule messages: pref and table as attributes, action to-table', () => {
