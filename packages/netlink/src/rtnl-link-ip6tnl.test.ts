@@ -15,6 +15,7 @@ import {
   decodeLinkMsg,
   encodeLinkMsg,
   IFINFOMSG_LEN,
+  IFLA_AF_SPEC,
   IFLA_INFO_DATA,
   IFLA_INFO_KIND,
   IFLA_IPTUN_ENCAP_LIMIT,
@@ -25,6 +26,7 @@ import {
   IFLA_IPTUN_TTL,
   IFLA_LINKINFO,
   IFLA_STATS64,
+  IN6_ADDR_GEN_MODE_NONE,
   IP6_TNL_F_IGN_ENCAP_LIMIT,
   IPPROTO_IPV6,
   type Ip6TnlParms,
@@ -222,6 +224,41 @@ describe('ip6tnl link messages', () => {
     expect(decodeIp6TnlInfoData(nla(IFLA_IPTUN_FLAGS, Uint8Array.of(1))).ok).toBe(false);
   });
 
+  it('sets the IPv6 address generation mode as `ip link set lo addrgenmode none` does, nested flags aside', () => {
+    // iproute2 6.1's payload for it (index 1), captured with `strace -e sendmsg -xx`
+    const theirs = hex('00000000010000000000000000000000' + '10001a00' + '0c000a00' + '0500080001000000');
+    const ours = encodeLinkMsg({ index: 1, addrGenMode: IN6_ADDR_GEN_MODE_NONE });
+    const unflagged = ours.slice();
+    unflagged[16 + 3] = 0; // IFLA_AF_SPEC and AF_INET6 carry NLA_F_NESTED here; the kernel takes both
+    unflagged[20 + 3] = 0;
+    expect([...ours.subarray(16 + 2, 16 + 4)]).toEqual([IFLA_AF_SPEC, 0x80]);
+    expect([...unflagged]).toEqual([...theirs]);
+    expect(decodeLinkMsg(theirs)).toMatchObject({
+      ok: true,
+      value: { index: 1, addrGenMode: IN6_ADDR_GEN_MODE_NONE },
+    });
+    expect(decodeLinkMsg(ours)).toMatchObject({ ok: true, value: { addrGenMode: IN6_ADDR_GEN_MODE_NONE } });
+    // a kernel dump's AF_INET6 carries much more (IFLA_INET6_FLAGS, CONF …): only the mode is read
+    const dump = concat([
+      encodeLinkMsg({ index: 4 }),
+      nla(
+        IFLA_AF_SPEC,
+        concat([
+          nla(2, new Uint8Array(8), true),
+          nla(10, concat([nla(1, new Uint8Array(4)), nlaU8(8, 3)]), true),
+        ]),
+        true,
+      ),
+    ]);
+    expect(decodeLinkMsg(dump)).toMatchObject({ ok: true, value: { index: 4, addrGenMode: 3 } });
+    expect(
+      decodeLinkMsg(concat([encodeLinkMsg({ index: 4 }), nla(IFLA_AF_SPEC, Uint8Array.of(9, 9))])),
+    ).toMatchObject({
+      ok: true,
+      value: { index: 4 },
+    });
+  });
+
   const v6 = fc.uint8Array({ minLength: 16, maxLength: 16 }).map((b) => bytesToIp(b));
   const parms: fc.Arbitrary<Ip6TnlParms> = fc.record({
     local: v6,
@@ -237,23 +274,31 @@ describe('ip6tnl link messages', () => {
 
   it('round-trips every parameter set through a whole link message', () => {
     fc.assert(
-      fc.property(parms, fc.integer({ min: 68, max: 65535 }), (p, mtu) => {
-        const d = decodeLinkMsg(encodeLinkMsg({ index: 3, name: 'X7dflt', mtu, ip6tnl: p }));
-        expect(d).toEqual({
-          ok: true,
-          value: {
-            family: 0,
-            type: 0,
-            index: 3,
-            flags: 0,
-            change: 0,
-            name: 'X7dflt',
-            mtu,
-            kind: 'ip6tnl',
-            ip6tnl: p,
-          },
-        });
-      }),
+      fc.property(
+        parms,
+        fc.integer({ min: 68, max: 65535 }),
+        fc.integer({ min: 0, max: 3 }),
+        (p, mtu, mode) => {
+          const d = decodeLinkMsg(
+            encodeLinkMsg({ index: 3, name: 'X7dflt', mtu, addrGenMode: mode, ip6tnl: p }),
+          );
+          expect(d).toEqual({
+            ok: true,
+            value: {
+              family: 0,
+              type: 0,
+              index: 3,
+              flags: 0,
+              change: 0,
+              name: 'X7dflt',
+              mtu,
+              addrGenMode: mode,
+              kind: 'ip6tnl',
+              ip6tnl: p,
+            },
+          });
+        },
+      ),
     );
   });
 

@@ -20,7 +20,7 @@ import {
 import type { NetlinkClient } from './client.js';
 import { NetlinkError } from './errors.js';
 import { NLM_F_ACK, NLM_F_CREATE, NLM_F_EXCL, type Result } from './nlmsg.js';
-import { bytesToIp, ipToBytes } from './rtnl-ip.js';
+import { AF_INET6, bytesToIp, ipToBytes } from './rtnl-ip.js';
 
 export const RTM_NEWLINK = 16;
 export const RTM_DELLINK = 17;
@@ -34,8 +34,17 @@ export const IFLA_MTU = 4;
 export const IFLA_LINK = 5;
 export const IFLA_LINKINFO = 18;
 export const IFLA_STATS64 = 23;
+export const IFLA_AF_SPEC = 26;
 export const IFLA_INFO_KIND = 1;
 export const IFLA_INFO_DATA = 2;
+
+/** Inside IFLA_AF_SPEC/AF_INET6 (linux/if_link.h): how the kernel makes the link-local address. */
+export const IFLA_INET6_ADDR_GEN_MODE = 8;
+export const IN6_ADDR_GEN_MODE_EUI64 = 0;
+/** No automatic IPv6 address (and so no DAD, MLD or router solicitation of the kernel's own). */
+export const IN6_ADDR_GEN_MODE_NONE = 1;
+export const IN6_ADDR_GEN_MODE_STABLE_PRIVACY = 2;
+export const IN6_ADDR_GEN_MODE_RANDOM = 3;
 
 export const IFF_UP = 0x1;
 export const AF_UNSPEC = 0;
@@ -75,6 +84,13 @@ export interface LinkMsg extends IfInfoMsg {
   ip6tnl?: Ip6TnlParms;
   /** IFLA_STATS64, where the kernel sent it. */
   stats?: LinkStats;
+  /**
+   * IFLA_AF_SPEC/AF_INET6/IFLA_INET6_ADDR_GEN_MODE (IN6_ADDR_GEN_MODE_*). The kernel takes it on a
+   * change, not at creation (rtnetlink applies IFLA_AF_SPEC in do_setlink only), and only on a link
+   * with IPv6 (an MTU of at least 1280); it applies it after IFF_UP in the same message, so set it
+   * before setting the link up.
+   */
+  addrGenMode?: number;
 }
 
 /**
@@ -114,6 +130,10 @@ export function encodeLinkMsg(m: NewLink): Uint8Array {
     parts.push(nlaString(IFLA_IFNAME, m.name));
   }
   if (m.mtu !== undefined) parts.push(nlaU32(IFLA_MTU, m.mtu));
+  if (m.addrGenMode !== undefined) {
+    const inet6 = nlaNested(AF_INET6, [nlaU8(IFLA_INET6_ADDR_GEN_MODE, m.addrGenMode)]);
+    parts.push(nlaNested(IFLA_AF_SPEC, [inet6]));
+  }
   const kind = m.kind ?? (m.ip6tnl ? IP6TNL_KIND : undefined);
   if (m.ip6tnl && kind !== IP6TNL_KIND) throw new RangeError(`ip6tnl parameters on a link of kind ${kind}`);
   if (kind !== undefined) {
@@ -159,6 +179,14 @@ export function decodeLinkMsg(payload: Uint8Array): Result<LinkMsg> {
         if (p.ok) msg.ip6tnl = p.value;
       }
     }
+  }
+  const afSpec = m.get(IFLA_AF_SPEC);
+  if (afSpec) {
+    const families = decodeAttrs(afSpec.data);
+    const inet6 = families.ok ? attrMap(families.value).get(AF_INET6) : undefined;
+    const inner = inet6 ? decodeAttrs(inet6.data) : undefined;
+    const mode = inner?.ok ? attrMap(inner.value).get(IFLA_INET6_ADDR_GEN_MODE) : undefined;
+    if (mode && mode.data.length >= 1) msg.addrGenMode = mode.data[0]!;
   }
   const stats = m.get(IFLA_STATS64);
   if (stats && stats.data.length >= 64) {
