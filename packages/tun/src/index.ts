@@ -1,3 +1,10 @@
+export type { KernelBackendOptions } from './dataplane/kernel.js';
+export {
+  createKernelBackend,
+  KERNEL_TUNNEL_HOP_LIMIT,
+  kernelTunnelsAvailable,
+  kernelTunnelsUnavailableReason,
+} from './dataplane/kernel.js';
 export type {
   MemoryBackend,
   MemoryBackendOptions,
