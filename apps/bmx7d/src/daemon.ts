@@ -11,7 +11,7 @@ import { hostname as osHostname } from 'node:os';
 import { dirname } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { type ConfigState, type Operation, OptionError, type Outcome } from '@bmx7/control';
-import { createEngine, type Engine, type EnginePlugin, type InterfaceInfo } from '@bmx7/core';
+import { createEngine, type Engine, type InterfaceInfo } from '@bmx7/core';
 import { generateRsaKey, loadNodeKey, type RsaPrivateKey, saveNodeKey } from '@bmx7/crypto';
 import {
   createNetlinkClient,
@@ -21,6 +21,7 @@ import {
   RTMGRP_LINK,
   watchRtnl,
 } from '@bmx7/netlink';
+import type { TunComponents } from '@bmx7/plugin-tun';
 import { createLinuxClock } from './clock.js';
 import { createDaemonBackend } from './control-backend.js';
 import { type ControlServer, startControlServer } from './control-server.js';
@@ -29,9 +30,10 @@ import { createFilesPort } from './linux/files.js';
 import { hasAddress, infoKey, interfaceInfo, readKernelView } from './linux/interfaces.js';
 import { openJournal } from './linux/journal.js';
 import { createKernel, undoEntry } from './linux/kernel.js';
+import { chooseTunnelBackend, createTunnelSystem } from './linux/tunnels.js';
 import { createDaemonLogger, type DaemonLogger } from './log.js';
 import { absentOptionTable, type DaemonSettings, type StartArgs, settingsOf, stateFrom } from './options.js';
-import { checkPluginSettings, configurePlugins } from './plugins.js';
+import { checkPluginSettings, configurePlugins, type DaemonPlugin, type DaemonServices } from './plugins.js';
 import { PACKAGE_DIR, readRevision } from './revision.js';
 import { DaemonError, lockRuntimeDir } from './runtime-dir.js';
 import type { HostFacts } from './tables.js';
@@ -70,7 +72,7 @@ function openKey(s: DaemonSettings, logger: DaemonLogger): RsaPrivateKey {
 export async function startDaemon(
   start: StartArgs,
   first: DaemonSettings,
-  plugins: readonly EnginePlugin[] = [],
+  plugins: readonly DaemonPlugin[] = [],
 ): Promise<RunningDaemon> {
   let settings = first;
   let state: ConfigState = start.state;
@@ -181,7 +183,26 @@ export async function startDaemon(
       rules: kernel.rules,
     });
     const eng = engine;
-    for (const p of plugins) {
+    // the tunnel data plane, made when the tun plugin first needs it
+    let tun: TunComponents | undefined;
+    const services: DaemonServices = {
+      tun() {
+        tun ??= createTunnelSystem({
+          nl: netlink,
+          journal,
+          logger,
+          kernel,
+          backend: chooseTunnelBackend(state, logger),
+          onDevice(name) {
+            view = readKernelView(netlink);
+            kernel.resync(name);
+          },
+        });
+        return tun;
+      },
+    };
+    const instances = plugins.map((p) => p.create(services));
+    for (const p of instances) {
       try {
         eng.use(p);
       } catch (e) {
@@ -402,6 +423,14 @@ export async function startDaemon(
       trust?.close();
       await monitor.close();
       eng.stop();
+      // the plugins' devices go before the kernel state is put back (routes into them went with eng.stop)
+      for (const p of instances) {
+        try {
+          await p.close?.();
+        } catch (e) {
+          logger.log(0, 'plugin close failed', { plugin: p.name, error: String(e) });
+        }
+      }
       datagrams.closeAll();
       kernel.restoreAll();
       unsubscribeLog();

@@ -9,12 +9,12 @@ import { hostname } from 'node:os';
 import { OptionError, renderHelp } from '@bmx7/control';
 import { startDaemon } from './daemon.js';
 import { daemonOptionTable, parseStartArgs, settingsOf } from './options.js';
-import { checkPluginSettings, createBuiltinPlugins } from './plugins.js';
+import { BUILTIN_PLUGINS, checkPluginSettings } from './plugins.js';
 
 async function main(argv: string[]): Promise<number> {
   let start: ReturnType<typeof parseStartArgs>;
   let settings: ReturnType<typeof settingsOf>;
-  const plugins = createBuiltinPlugins();
+  const plugins = BUILTIN_PLUGINS;
   try {
     start = parseStartArgs(argv, undefined, daemonOptionTable(plugins));
     if (start.help) {

@@ -32,8 +32,8 @@ import {
   parseConfig,
   TUN_OPTIONS,
 } from '@bmx7/control';
-import { creditMatrix, type EngineInit, type EnginePlugin } from '@bmx7/core';
-import { pluginOptionSpecs } from './plugins.js';
+import { creditMatrix, type EngineInit } from '@bmx7/core';
+import { type PluginDeclaration, pluginOptionSpecs } from './plugins.js';
 
 export const DEFAULT_RUNTIME_DIR = '/run/bmx7d';
 export const DEFAULT_KEY_PATH = '/etc/bmx7d/rsa.der';
@@ -63,7 +63,7 @@ let table: OptionTable | undefined;
  * The option table of bmx7d: control and core options with bmx7d's default paths, and the options
  * of the plugins it runs (none: the core's table alone, cached).
  */
-export function daemonOptionTable(plugins: readonly EnginePlugin[] = []): OptionTable {
+export function daemonOptionTable(plugins: readonly PluginDeclaration[] = []): OptionTable {
   if (plugins.length > 0)
     return createOptionTable(
       withOwnDefaults(CONTROL_OPTIONS),
@@ -75,10 +75,9 @@ export function daemonOptionTable(plugins: readonly EnginePlugin[] = []): Option
 }
 
 let absent: OptionTable | undefined;
-/** Options of the reference's plugins that bmx7d does not run (the tun plugin's, but what `loaded` has). */
+/** Options of the reference's plugins that bmx7d does not run: the tun plugin's unless it runs. */
 export function absentOptionTable(loaded?: OptionTable): OptionTable {
-  if (loaded !== undefined)
-    return createOptionTable(TUN_OPTIONS.filter((o) => loaded.get(o.name) === undefined));
+  if (loaded?.get('tunDev') !== undefined) return createOptionTable([]);
   absent ??= createOptionTable(TUN_OPTIONS);
   return absent;
 }

@@ -2,24 +2,49 @@
  * bmx7d's plugins: the ones built in, their options in the daemon's option table (command line,
  * config file, `bmx7ctl -c`, help), and their settings handed to the engine's plugins. Plugins are
  * built into bmx7d, not loaded from files: every built-in plugin is attached at start, and its
- * options are in the table from the first word of the command line on.
+ * options are in the table from the first word of the command line on (they are declared, so the
+ * table exists before any plugin runs).
  */
 import { type ChildOptionSpec, type ConfigState, OptionError, type OptionSpec } from '@bmx7/control';
 import type { Engine, EnginePlugin, PluginOption, PluginSettings } from '@bmx7/core';
+import { checkTunSettings, createTunPlugin, TUN_PLUGIN_OPTIONS, type TunComponents } from '@bmx7/plugin-tun';
 
-/** A plugin bmx7d has: its name and how to make one. */
-export interface DaemonPlugin {
-  readonly name: string;
-  create(): EnginePlugin;
+/** What the daemon knows of a plugin before it runs one: its name, its options and their check. */
+export type PluginDeclaration = Pick<EnginePlugin, 'name' | 'options' | 'check'>;
+
+/** A running plugin, with what the daemon awaits when it stops. */
+export type DaemonPluginInstance = EnginePlugin & { close?(): Promise<void> };
+
+/** What the daemon gives a built-in plugin. */
+export interface DaemonServices {
+  /** The tunnel data plane and the system port (the backend chosen by `tunBackend`). */
+  tun(): TunComponents;
 }
 
-/** The plugins built into bmx7d (the tunnel plugins join this list). */
-export const BUILTIN_PLUGINS: readonly DaemonPlugin[] = [];
-
-/** One instance of every built-in plugin. */
-export function createBuiltinPlugins(): EnginePlugin[] {
-  return BUILTIN_PLUGINS.map((p) => p.create());
+/** A plugin bmx7d has: its declaration and how to make one. */
+export interface DaemonPlugin extends PluginDeclaration {
+  create(services: DaemonServices): DaemonPluginInstance;
 }
+
+/** `tunBackend`: which data plane carries plain tunnels (bmx7d's own; the reference has only the kernel's). */
+export const TUN_BACKEND_OPTION: PluginOption = {
+  name: 'tunBackend',
+  type: { kind: 'enum', values: ['auto', 'kernel', 'userspace'] },
+  default: 'auto',
+  when: 'init',
+  help: "tunnel data plane: the kernel's ip6tnl, its userspace twin (a TUN device and raw sockets), or auto (the kernel's when the kernel has it)",
+};
+
+/** The tun plugin: the reference's tunDev, tunIn and tunOut (docs/protocol.md §4.14). */
+export const TUN_PLUGIN: DaemonPlugin = {
+  name: 'tun',
+  options: [...TUN_PLUGIN_OPTIONS, TUN_BACKEND_OPTION],
+  check: (next) => checkTunSettings(next),
+  create: (services) => createTunPlugin()(services.tun()),
+};
+
+/** The plugins built into bmx7d, attached at every start. */
+export const BUILTIN_PLUGINS: readonly DaemonPlugin[] = [TUN_PLUGIN];
 
 /** A plugin option as the daemon's option table holds it (order class 9, in config files, in help). */
 export function optionSpecOf(plugin: string, o: PluginOption): OptionSpec {
@@ -49,12 +74,12 @@ export function optionSpecOf(plugin: string, o: PluginOption): OptionSpec {
 }
 
 /** The options of these plugins, for the option table. */
-export function pluginOptionSpecs(plugins: readonly EnginePlugin[]): OptionSpec[] {
+export function pluginOptionSpecs(plugins: readonly PluginDeclaration[]): OptionSpec[] {
   return plugins.flatMap((p) => (p.options ?? []).map((o) => optionSpecOf(p.name, o)));
 }
 
 /** The settings of the plugins' options in a configuration state (absent: at the default). */
-export function pluginSettings(state: ConfigState, plugins: readonly EnginePlugin[]): PluginSettings {
+export function pluginSettings(state: ConfigState, plugins: readonly PluginDeclaration[]): PluginSettings {
   const out = new Map<string, PluginSettings extends ReadonlyMap<string, infer V> ? V : never>();
   for (const p of plugins) {
     for (const o of p.options ?? []) {
@@ -69,7 +94,7 @@ export function pluginSettings(state: ConfigState, plugins: readonly EnginePlugi
  * Asks each plugin whether it takes the settings of its options; a refusal is an OptionError naming
  * the first option of that plugin mentioned in the reason (exit 2 at start, an error reply at runtime).
  */
-export function checkPluginSettings(state: ConfigState, plugins: readonly EnginePlugin[]): void {
+export function checkPluginSettings(state: ConfigState, plugins: readonly PluginDeclaration[]): void {
   for (const p of plugins) {
     let why: string | undefined;
     try {
@@ -95,7 +120,7 @@ function settingsText(s: PluginSettings): string {
 export function configurePlugins(
   engine: Engine,
   state: ConfigState,
-  plugins: readonly EnginePlugin[],
+  plugins: readonly PluginDeclaration[],
   before?: PluginSettings,
 ): PluginSettings {
   const next = pluginSettings(state, plugins);

@@ -70,3 +70,5 @@ export {
 } from './selection.js';
 export type { TunnelDevice, TunnelRowsOptions } from './tables.js';
 export { TUNNELS_COLUMNS, tunnelRows } from './tables.js';
+export type { TunComponents, TunPlugin, TunPluginInit, TunSystemPort } from './plugin.js';
+export { checkTunSettings, createTunPlugin } from './plugin.js';

@@ -9,7 +9,7 @@
  *       \
  *        g2 (the same at 50M)
  */
-import type { PluginChildValues, PluginSettings } from '@bmx7/core';
+import type { PluginChildValues, PluginSetting, PluginSettings } from '@bmx7/core';
 import { type Bmx7Instance, createBmx7Factory, createSimulation, type Simulation } from '@bmx7/testkit';
 import { describe, expect, it } from 'vitest';
 import { createMemoryBackend, type MemoryBackend } from './dataplane/memory.js';
@@ -19,13 +19,15 @@ type Settings = Record<string, Record<string, PluginChildValues> | string | numb
 
 /** Plugin settings from `{ tunDev: { dflt: { tun6Address: … } }, tunOutTimeout: 0 }`. */
 function settings(s: Settings): PluginSettings {
-  return new Map(
-    Object.entries(s).map(([k, v]) =>
+  const out = new Map<string, PluginSetting>();
+  for (const [k, v] of Object.entries(s))
+    out.set(
+      k,
       typeof v === 'object'
-        ? [k, { kind: 'multi' as const, instances: new Map(Object.entries(v)) }]
-        : [k, { kind: 'single' as const, value: v, children: {} }],
-    ),
-  );
+        ? { kind: 'multi', instances: new Map(Object.entries(v)) }
+        : { kind: 'single', value: v, children: {} },
+    );
+  return out;
 }
 
 const gateway = (n: number, bandwidth: string): Settings => ({

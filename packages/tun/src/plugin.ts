@@ -149,6 +149,19 @@ function gatewayOf(
   };
 }
 
+/** Why the settings of the tun options are refused, naming the option; undefined when they are fine. */
+export function checkTunSettings(next: PluginSettings, init: TunPluginInit = {}): string | undefined {
+  try {
+    parseTunSettings(next, {
+      ...(init.hnaRulePref === undefined ? {} : { hnaRulePref: init.hnaRulePref }),
+      ...(init.hnaTable === undefined ? {} : { hnaTable: init.hnaTable }),
+    });
+    return undefined;
+  } catch (e) {
+    return e instanceof TunConfigError ? e.message : String(e);
+  }
+}
+
 export function createTunPlugin(init: TunPluginInit = {}): (components: TunComponents) => TunPlugin {
   return (components) => {
     const { tunnels, system } = components;
@@ -292,6 +305,18 @@ export function createTunPlugin(init: TunPluginInit = {}): (components: TunCompo
             const tunnel = await tunnels.create(w.spec);
             d = { tunnel, addresses: new Map() };
             devices.set(name, d);
+            // as the reference sets them on its tunnels: IPv4 packets from an own address come back in,
+            // and the reverse-path check is loose (replies arrive on another device than requests leave)
+            for (const [key, value] of [
+              ['accept_local', '1'],
+              ['rp_filter', '2'],
+            ] as const) {
+              try {
+                system.sysctl(`net/ipv4/conf/${name}/${key}`, value);
+              } catch (e) {
+                log(4, 'tunnel sysctl not set', { dev: name, key, error: String(e) });
+              }
+            }
             log(3, 'tunnel made', { dev: name, local: w.spec.local, remote: w.spec.remote });
           } else if (
             d.tunnel.spec.local !== w.spec.local ||
@@ -379,14 +404,7 @@ export function createTunPlugin(init: TunPluginInit = {}): (components: TunCompo
               : [],
         );
       },
-      check(next: PluginSettings) {
-        try {
-          parseTunSettings(next, parseOptions);
-          return undefined;
-        } catch (e) {
-          return e instanceof TunConfigError ? e.message : String(e);
-        }
-      },
+      check: (next: PluginSettings) => checkTunSettings(next, init),
       reconfigure(next) {
         config = parseTunSettings(next, parseOptions);
         const before = contributions;

@@ -27,6 +27,8 @@ export type JournalEntry =
   | { kind: 'route'; family: number; table: number; dst: string; metric: number; protocol: number }
   /** Every route of this protocol in this table (written by earlier versions; still undone). */
   | { kind: 'routes'; family: number; table: number; protocol: number }
+  /** A network device the daemon made (a kernel ip6tnl tunnel), removed by name. */
+  | { kind: 'link'; name: string }
   /** A sysctl and its value before the daemon changed it. */
   | { kind: 'sysctl'; path: string; old: string };
 

@@ -27,6 +27,7 @@ import {
   RTPROT_STATIC,
   type RuleSpec,
   rtnlDelAddr,
+  rtnlDelLink,
   rtnlDelRoute,
   rtnlDelRule,
   rtnlGetLinks,
@@ -121,6 +122,9 @@ export function undoEntry(nl: NetlinkClient, e: JournalEntry, logger: Logger, pr
         if (link) rtnlDelAddr(nl, { index: link.index, address: e.address, prefixLen: e.prefixLen });
         break;
       }
+      case 'link':
+        rtnlDelLink(nl, { name: e.name });
+        break;
       case 'sysctl':
         writeFileSync(`${procSys}/${e.path}`, e.old);
         break;
