@@ -52,6 +52,8 @@ export {
   TUN_PLUGIN_OPTIONS,
   TunConfigError,
 } from './options.js';
+export type { TunComponents, TunPlugin, TunPluginInit, TunSystemPort } from './plugin.js';
+export { checkTunSettings, createTunPlugin } from './plugin.js';
 export type {
   ActiveTunnel,
   AnnouncedNet,
@@ -70,5 +72,3 @@ export {
 } from './selection.js';
 export type { TunnelDevice, TunnelRowsOptions } from './tables.js';
 export { TUNNELS_COLUMNS, tunnelRows } from './tables.js';
-export type { TunComponents, TunPlugin, TunPluginInit, TunSystemPort } from './plugin.js';
-export { checkTunSettings, createTunPlugin } from './plugin.js';
