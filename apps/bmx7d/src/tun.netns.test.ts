@@ -140,7 +140,8 @@ describeNetns('plain gateway tunnels between bmx7d nodes', () => {
     const carrying = fields
       .split('\n')
       .filter((l) => l.includes(UP6) || l.includes(UP4) || l.includes('fdaa:1::1') || l.includes('10.1.0.1'));
-    expect(carrying.length).toBeGreaterThanOrEqual(8);
+    // each successful ping is at least one request and one reply per family
+    expect(carrying.length).toBeGreaterThanOrEqual(4);
     for (const l of carrying) {
       const [nxt] = l.split('|');
       // the first (outer) header's next header is 4 (IPv4) or 41 (IPv6)
