@@ -21,7 +21,13 @@ import type { EnginePlugin, PluginHost, PluginSettings, Route, Rule, ShowRows } 
 import type { Tunnel, TunnelBackend, TunnelSpec } from './dataplane/types.js';
 import { type TunnelContributions, tunnelContributions } from './description.js';
 import { addressToString, type Family, maskAddress, type Prefix, prefixToString } from './net.js';
-import { parseTunSettings, TUN_PLUGIN_OPTIONS, type TunConfig, TunConfigError } from './options.js';
+import {
+  EXPORT_DISTANCE_NONE,
+  parseTunSettings,
+  TUN_PLUGIN_OPTIONS,
+  type TunConfig,
+  TunConfigError,
+} from './options.js';
 import {
   type ActiveTunnel,
   type AnnouncedNet,
@@ -51,8 +57,6 @@ export interface TunPluginInit {
   /** The core's tablePrefHnas and tableHnas (default 70 and 70): tableRule must stay clear of them. */
   readonly hnaRulePref?: number;
   readonly hnaTable?: number;
-  /** Route metric of tunnel routes (the reference's 1024). */
-  readonly routeMetric?: number;
   /** Device MTU when tunMtu is 0 (the reference leaves the kernel's: 1452 for ip6tnl). */
   readonly defaultMtu?: number;
 }
@@ -151,21 +155,42 @@ function gatewayOf(
 
 /** Why the settings of the tun options are refused, naming the option; undefined when they are fine. */
 export function checkTunSettings(next: PluginSettings, init: TunPluginInit = {}): string | undefined {
+  let config: TunConfig;
   try {
-    parseTunSettings(next, {
+    config = parseTunSettings(next, {
       ...(init.hnaRulePref === undefined ? {} : { hnaRulePref: init.hnaRulePref }),
       ...(init.hnaTable === undefined ? {} : { hnaTable: init.hnaTable }),
     });
-    return undefined;
   } catch (e) {
     return e instanceof TunConfigError ? e.message : String(e);
   }
+  return unsupported(config);
+}
+
+/**
+ * Settings this plugin does not carry out are refused rather than ignored. It makes a tunnel as soon
+ * as a gateway is selected, so the reference's catch-all device and its timers have nothing to do;
+ * routes are not exported to other routing protocols, carry no protocol type of their own, and
+ * srcNet takes part in matching only.
+ */
+function unsupported(c: TunConfig): string | undefined {
+  const catchAll = 'bmx7d makes the tunnel when a gateway is selected (no catch-all device)';
+  if (!c.proactiveTunRoutes) return `proactiveTunRoutes: only 1: ${catchAll}`;
+  if (c.tunOutTimeout !== 60000) return `tunOutTimeout: only the default 60000: ${catchAll}`;
+  if (c.tunCatchDelay !== 100) return `tunCatchDelay: only the default 100: ${catchAll}`;
+  for (const o of c.tunOuts) {
+    const where = `tunOut=${o.name}`;
+    if (o.exportOnly || o.exportDistance !== EXPORT_DISTANCE_NONE)
+      return `${where} /exportOnly /exportDistance: route export to other protocols is not implemented`;
+    if (o.setProto !== 0) return `${where} /setProto: routes carry bmx7d's own protocol type`;
+    if (o.srcNet) return `${where} /srcNet: source routing into tunnels is not implemented`;
+  }
+  return undefined;
 }
 
 export function createTunPlugin(init: TunPluginInit = {}): (components: TunComponents) => TunPlugin {
   return (components) => {
     const { tunnels, system } = components;
-    const routeMetric = init.routeMetric ?? 1024;
     const parseOptions = {
       ...(init.hnaRulePref === undefined ? {} : { hnaRulePref: init.hnaRulePref }),
       ...(init.hnaTable === undefined ? {} : { hnaTable: init.hnaTable }),
@@ -249,7 +274,7 @@ export function createTunPlugin(init: TunPluginInit = {}): (components: TunCompo
           routes.push({
             prefix: prefixToString(w.route),
             dev: name,
-            metric: routeMetric,
+            metric: w.search.ipMetric,
             table: w.search.table,
             ...(inner ? { src: addressToString(family, inner.address.address) } : {}),
           });
@@ -406,6 +431,12 @@ export function createTunPlugin(init: TunPluginInit = {}): (components: TunCompo
       },
       check: (next: PluginSettings) => checkTunSettings(next, init),
       reconfigure(next) {
+        // the daemon checked them (check); a plugin used without a check still refuses nothing silently
+        const why = checkTunSettings(next, init);
+        if (why !== undefined) {
+          log(0, 'tun settings refused', { reason: why });
+          return;
+        }
         config = parseTunSettings(next, parseOptions);
         const before = contributions;
         contributions = undefined;
