@@ -82,6 +82,8 @@ export const TLV_TYPE = {
   TUN6IN6_SRC: 21,
   TUN4IN6_NET: 22,
   TUN6IN6_NET: 23,
+  /** bmx7d extension in a free type (§4.13 "WIREGUARD"); the reference relays and ignores it. */
+  WIREGUARD: 24,
   TOPOLOGY: 27,
   INFO: 28,
   SMS: 29,
@@ -109,7 +111,10 @@ export type KnownTlvType =
   | 27
   | 28
   | 29;
-/** TLV types without a handler anywhere (kept as raw bytes; 4, 12, 24-26, 30 are free for extensions). */
+/**
+ * TLV types without a handler in the reference (kept as raw bytes; 4, 12, 24-26, 30 are free for
+ * extensions). 24 is bmx7d's WIREGUARD: it decodes as such when valid, and stays raw otherwise.
+ */
 export type UnknownTlvType = 4 | 7 | 8 | 11 | 12 | 16 | 24 | 25 | 26 | 30 | 31;
 
 /** Largest frame (11-bit length field, header included). */
@@ -177,9 +182,18 @@ export const MSG_SIZE = {
   TUN6IN6_NET: 20,
   TOPOLOGY: 44,
   TOPOLOGY_HEADER: 2,
+  /** WIREGUARD version 1: version, flags, listen port u16, X25519 public key 32 (§4.13). */
+  WIREGUARD: 36,
   INFO_HEADER: 20,
   SMS_HEADER: 20,
   SMS_NAME: 16,
+} as const;
+
+/** WIREGUARD TLV versions and capability flags (§4.13 "WIREGUARD"). */
+export const WIREGUARD_VERSION = 1;
+export const WIREGUARD_FLAG = {
+  /** Reserved: the node will announce a post-quantum KEM key. */
+  PQ_KEM: 0x01,
 } as const;
 
 /** RSA key types (crypt.h CRYPT_RSA*_TYPE); only 4-8 are usable by the reference. */

@@ -18,6 +18,7 @@ import {
   RSA_KEY_LEN,
   SHA_LEN,
   TLV_TYPE,
+  type UnknownTlvType,
   VERSION_SIZE,
   VRT_FRAME_DATA_SIZE_DEFAULT,
   VRT_FRAME_DATA_SIZE_MAX,
@@ -29,6 +30,7 @@ import {
   type DscSignatureTlv,
   decodeTlvBody,
   encodeTlvBody,
+  isExtensionTlvType,
   isKnownTlvType,
   type TlvValue,
   type VersionTlv,
@@ -226,8 +228,11 @@ export function decodeDescription(b: Uint8Array, opts: DescriptionOptions = {}):
       const bad = checkTlvBounds(type, body.length);
       if (bad) return fail('ERR_LENGTH', `description TLV at ${pos}: ${bad}`);
       const r = decodeTlvBody(type, body);
-      if (!r.ok) return fail(r.code, `description TLV at ${pos}: ${r.reason}`);
-      entry = r.value;
+      if (r.ok) entry = r.value;
+      // An extension the reference skips never refuses a description (§4.13): kept raw.
+      else if (isExtensionTlvType(type))
+        entry = { type: type as UnknownTlvType, unknown: true, raw: body.slice() };
+      else return fail(r.code, `description TLV at ${pos}: ${r.reason}`);
       expanded = type;
     }
     // Strictly ascending (expanded) types; the reference skips the check for types it does not

@@ -15,6 +15,7 @@ import {
   TLV_TYPE,
   type UnknownTlvType,
   VERSION_SIZE,
+  WIREGUARD_VERSION,
 } from './constants.js';
 import { CodecError, ensure, fail, ok, type Result } from './result.js';
 
@@ -241,6 +242,23 @@ export interface SmsTlv {
   readonly messages: readonly SmsMessage[];
 }
 
+/**
+ * WIREGUARD (24, bmx7d extension, §4.13): the node's WireGuard interface. A later version appends
+ * fields after the 36 bytes of version 1; a receiver reads the fields it knows and keeps the rest.
+ */
+export interface WireguardTlv {
+  readonly type: typeof TLV_TYPE.WIREGUARD;
+  /** 1 or higher (0 is refused). */
+  readonly version: number;
+  /** Capability bits (WIREGUARD_FLAG); unknown bits are ignored on receive. */
+  readonly flags: number;
+  readonly listenPort: number;
+  /** X25519 public key, 32 bytes. */
+  readonly publicKey: Uint8Array;
+  /** Bytes after the version-1 fields (fields of a later version), kept for relaying. */
+  readonly extra: Uint8Array;
+}
+
 /** A TLV type nobody handles, relayed unchanged. */
 export interface UnknownTlv {
   readonly type: UnknownTlvType;
@@ -265,6 +283,7 @@ export type TlvValue =
   | TopologyTlv
   | InfoTlv
   | SmsTlv
+  | WireguardTlv
   | UnknownTlv;
 
 /** Size rules of a TLV type as the reference's frame iterator applies them (msg.c rx_frame_iterate). */
@@ -280,6 +299,12 @@ export interface TlvBounds {
 export interface TlvCodec<T extends TlvValue = TlvValue> {
   readonly name: string;
   readonly bounds: TlvBounds;
+  /**
+   * A bmx7d extension in a free type (§4.13): the reference skips the type, so a description is
+   * checked as the reference checks it (no bounds or order check, and a body that does not decode
+   * is kept raw) and every node accepts the same descriptions.
+   */
+  readonly extension?: true;
   decode(type: number, body: Uint8Array): Result<T>;
   encode(value: T): Uint8Array;
 }
@@ -703,6 +728,35 @@ const smsCodec: TlvCodec<SmsTlv> = {
   },
 };
 
+const wireguardCodec: TlvCodec<WireguardTlv> = {
+  name: 'WIREGUARD',
+  bounds: { header: 0, minMsg: MSG_SIZE.WIREGUARD, fixed: false },
+  extension: true,
+  decode(_t, b) {
+    if (b.length < MSG_SIZE.WIREGUARD)
+      return fail('ERR_LENGTH', `WIREGUARD: ${b.length} bytes, needs ${MSG_SIZE.WIREGUARD}`);
+    if (b[0]! < WIREGUARD_VERSION) return fail('ERR_VALUE', `WIREGUARD: version ${b[0]}`);
+    return ok({
+      type: TLV_TYPE.WIREGUARD,
+      version: b[0]!,
+      flags: b[1]!,
+      listenPort: u16(b, 2),
+      publicKey: take(b, 4, 32),
+      extra: take(b, MSG_SIZE.WIREGUARD, b.length - MSG_SIZE.WIREGUARD),
+    });
+  },
+  encode(v) {
+    const b = new Uint8Array(MSG_SIZE.WIREGUARD + v.extra.length);
+    ensure(v.version >= WIREGUARD_VERSION, 'WIREGUARD version 0');
+    b[0] = byte(v.version, 'WIREGUARD version');
+    b[1] = byte(v.flags, 'WIREGUARD flags');
+    put16(b, 2, byte(v.listenPort, 'WIREGUARD listenPort', 0xffff));
+    b.set(fixedBytes(v.publicKey, 32, 'WIREGUARD publicKey'), 4);
+    b.set(v.extra, MSG_SIZE.WIREGUARD);
+    return b;
+  },
+};
+
 /** TLV types → codec. Types absent here are unknown and kept raw. */
 export const TLV_CODECS: Readonly<Partial<Record<number, TlvCodec>>> = {
   [TLV_TYPE.NODE_PUBKEY]: keyCodec<PubkeyTlv>('NODE_PUBKEY', 'key') as TlvCodec,
@@ -725,11 +779,21 @@ export const TLV_CODECS: Readonly<Partial<Record<number, TlvCodec>>> = {
   [TLV_TYPE.TOPOLOGY]: topologyCodec as TlvCodec,
   [TLV_TYPE.INFO]: infoCodec as TlvCodec,
   [TLV_TYPE.SMS]: smsCodec as TlvCodec,
+  [TLV_TYPE.WIREGUARD]: wireguardCodec as TlvCodec,
 };
 
-/** Whether the codec (and the reference with all its plugins) handles this TLV type. */
+/** Whether this TLV type is a bmx7d extension the reference skips (§4.13). */
+export function isExtensionTlvType(type: number): boolean {
+  return TLV_CODECS[type]?.extension === true;
+}
+
+/**
+ * Whether the reference (with all its plugins) handles this TLV type, so its description-level
+ * checks apply; bmx7d extensions are not (§4.13).
+ */
 export function isKnownTlvType(type: number): boolean {
-  return TLV_CODECS[type] !== undefined;
+  const c = TLV_CODECS[type];
+  return c !== undefined && !c.extension;
 }
 
 /**
@@ -738,7 +802,7 @@ export function isKnownTlvType(type: number): boolean {
  */
 export function checkTlvBounds(type: number, dataLength: number): string | undefined {
   const c = TLV_CODECS[type];
-  if (!c) return undefined;
+  if (!c || c.extension) return undefined;
   const { header, minMsg, fixed } = c.bounds;
   const msgs = dataLength - header;
   if (msgs < minMsg && msgs !== 0) return `${c.name}: ${msgs} message bytes, fewer than ${minMsg}`;
