@@ -10,18 +10,18 @@
  * host through the tunnel, IPv6 and IPv4.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createMesh, type DaemonSpec, type Mesh, type MeshNode } from '@bmx7/testbed';
 import { describeKernel } from '@bmx7/testenv/env';
 import { createNetnsBed, type NetnsBed, waitFor } from '@bmx7/testenv/netns';
 import { afterEach, describe, expect, it } from 'vitest';
-import { bmx7dArgs, ctlArgv, primaryOf } from './test/helpers.js';
+import { addUplink, bmx7dArgs, ctlArgv, daemonLog, primaryOf, UPLINK } from './test/helpers.js';
 
 const REF = process.env.BMX7_REF_BIN;
-const UP4 = '192.0.2.2';
-const UP6 = '2001:db8:1::2';
+const UP4 = UPLINK.v4;
+const UP6 = UPLINK.v6;
 const DIST = fileURLToPath(new URL('../dist/main.js', import.meta.url));
 
 const client = (n: number) => [
@@ -83,14 +83,7 @@ if (!REF) {
       const m = createMesh({ kind: 'line', n: 3 }, { prefix: 'ti' });
       mesh = m;
       bed = createNetnsBed('tj');
-      const up = bed.ns('up');
-      const [gw, host] = bed.veth(m.node('n3').ns, up, { nameA: 'up0', nameB: 'eth0' });
-      m.execOk('n3', 'ip', ['addr', 'add', '192.0.2.1/24', 'dev', gw]);
-      m.execOk('n3', 'ip', ['-6', 'addr', 'add', '2001:db8:1::1/64', 'dev', gw, 'nodad']);
-      bed.execOk(up, 'ip', ['addr', 'add', `${UP4}/24`, 'dev', host]);
-      bed.execOk(up, 'ip', ['-6', 'addr', 'add', `${UP6}/64`, 'dev', host, 'nodad']);
-      bed.execOk(up, 'ip', ['route', 'add', 'default', 'via', '192.0.2.1']);
-      bed.execOk(up, 'ip', ['-6', 'route', 'add', 'default', 'via', '2001:db8:1::1']);
+      addUplink(m, bed, 'n3');
       const tun: Record<string, string[]> = { n1: client(1), n2: [], n3: gateway(3) };
       m.startAll((n) => (n.name === ref ? refSpec(n, tun[n.name]!) : bmxSpec(n, tun[n.name]!)));
       for (const n of ['n1', 'n2', 'n3'])
@@ -98,13 +91,7 @@ if (!REF) {
       return m;
     }
 
-    const log = (m: Mesh, n: string) => {
-      try {
-        return readFileSync(join(m.node(n).dir, 'daemon.log'), 'utf8').slice(-2000);
-      } catch {
-        return '';
-      }
-    };
+    const log = (m: Mesh, n: string) => daemonLog(m, n);
     const pings = (m: Mesh) =>
       m.exec('n1', 'ping', ['-6', '-c', '1', '-W', '2', UP6]).status === 0 &&
       m.exec('n1', 'ping', ['-4', '-c', '1', '-W', '2', UP4]).status === 0;

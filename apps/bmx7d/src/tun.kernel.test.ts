@@ -10,17 +10,16 @@
  * the pings both ways. A kill -9 of the gateway leaves its kernel devices; the next start removes
  * them before it makes new ones.
  */
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { createMesh, type DaemonSpec, type Mesh, type MeshNode } from '@bmx7/testbed';
 import { describeKernel } from '@bmx7/testenv/env';
 import { createNetnsBed, type NetnsBed, waitFor } from '@bmx7/testenv/netns';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { bmx7dArgs, primaryOf } from './test/helpers.js';
+import { addUplink, bmx7dArgs, daemonLog, primaryOf, UPLINK } from './test/helpers.js';
 
-const UP4 = '192.0.2.2';
-const UP6 = '2001:db8:1::2';
+const UP4 = UPLINK.v4;
+const UP6 = UPLINK.v6;
 /** The built daemon: under emulation, loading the sources through tsx takes too long. */
 const DIST = fileURLToPath(new URL('../dist/main.js', import.meta.url));
 
@@ -50,13 +49,7 @@ const spec = (n: MeshNode): DaemonSpec => ({
 describeKernel('plain tunnels between daemons: kernel ip6tnl and the userspace twin', ['ip6tnl'], () => {
   let mesh: Mesh;
   let bed: NetnsBed;
-  const log = (n: string) => {
-    try {
-      return readFileSync(join(mesh.node(n).dir, 'daemon.log'), 'utf8');
-    } catch {
-      return '';
-    }
-  };
+  const log = (n: string) => daemonLog(mesh, n);
   const ping = (family: 4 | 6, to: string) =>
     mesh.exec('n1', 'ping', [`-${family}`, '-c', '2', '-i', '0.3', '-W', '2', to]);
   const x7 = (n: string) =>
@@ -70,14 +63,7 @@ describeKernel('plain tunnels between daemons: kernel ip6tnl and the userspace t
     if (!existsSync(DIST)) throw new Error(`build first: ${DIST} is missing`);
     mesh = createMesh({ kind: 'line', n: 3 }, { prefix: 'tk' });
     bed = createNetnsBed('tl');
-    const up = bed.ns('up');
-    const [gw, host] = bed.veth(mesh.node('n3').ns, up, { nameA: 'up0', nameB: 'eth0' });
-    mesh.execOk('n3', 'ip', ['addr', 'add', '192.0.2.1/24', 'dev', gw]);
-    mesh.execOk('n3', 'ip', ['-6', 'addr', 'add', '2001:db8:1::1/64', 'dev', gw, 'nodad']);
-    bed.execOk(up, 'ip', ['addr', 'add', `${UP4}/24`, 'dev', host]);
-    bed.execOk(up, 'ip', ['-6', 'addr', 'add', `${UP6}/64`, 'dev', host, 'nodad']);
-    bed.execOk(up, 'ip', ['route', 'add', 'default', 'via', '192.0.2.1']);
-    bed.execOk(up, 'ip', ['-6', 'route', 'add', 'default', 'via', '2001:db8:1::1']);
+    addUplink(mesh, bed, 'n3');
     // with ip6_tunnel loaded in every namespace, the kernel of the twin's namespace answers the
     // packets the twin takes with ICMPv6 errors (no kernel tunnel matches them): on a kernel without
     // the module, for which the twin is made, there are none

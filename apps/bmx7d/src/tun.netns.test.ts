@@ -11,16 +11,15 @@
  * gateway moves the traffic to the other one (the time it took is printed). The gateways route
  * replies back through tunnels of their own (tunOut for the clients' tunnel networks).
  */
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createMesh, type Mesh } from '@bmx7/testbed';
 import { describeNetns } from '@bmx7/testenv/env';
 import { createNetnsBed, type NetnsBed, waitFor } from '@bmx7/testenv/netns';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { bmx7dSpec, ctlArgv, primaryOf } from './test/helpers.js';
+import { addUplink, bmx7dSpec, ctlArgv, daemonLog, primaryOf, UPLINK } from './test/helpers.js';
 
-const UP4 = '192.0.2.2';
-const UP6 = '2001:db8:1::2';
+const UP4 = UPLINK.v4;
+const UP6 = UPLINK.v6;
 
 const gatewayArgs = (n: number) => [
   `tunDev=dflt /tun6Address=fdaa:${n}::1/64 /tun4Address=10.${n}.0.1/24`,
@@ -44,13 +43,7 @@ const args: Record<string, string[]> = {
 describeNetns('plain gateway tunnels between bmx7d nodes', () => {
   let mesh: Mesh;
   let bed: NetnsBed;
-  const log = (n: string) => {
-    try {
-      return readFileSync(join(mesh.node(n).dir, 'daemon.log'), 'utf8');
-    } catch {
-      return '';
-    }
-  };
+  const log = (n: string) => daemonLog(mesh, n, 3000);
   const ping = (family: 4 | 6, to: string) =>
     mesh.exec('n1', 'ping', [`-${family}`, '-c', '2', '-i', '0.2', '-W', '1', to]);
   const deviceOf = (n: string, to: string) =>
@@ -70,16 +63,7 @@ describeNetns('plain gateway tunnels between bmx7d nodes', () => {
     );
     bed = createNetnsBed('tv');
     // an uplink behind each gateway: the same host addresses, the gateway as the default route
-    for (const g of ['n3', 'n4']) {
-      const up = bed.ns(`u${g}`);
-      const [gw, host] = bed.veth(mesh.node(g).ns, up, { nameA: 'up0', nameB: 'eth0' });
-      mesh.execOk(g, 'ip', ['addr', 'add', '192.0.2.1/24', 'dev', gw]);
-      mesh.execOk(g, 'ip', ['-6', 'addr', 'add', '2001:db8:1::1/64', 'dev', gw, 'nodad']);
-      bed.execOk(up, 'ip', ['addr', 'add', `${UP4}/24`, 'dev', host]);
-      bed.execOk(up, 'ip', ['-6', 'addr', 'add', `${UP6}/64`, 'dev', host, 'nodad']);
-      bed.execOk(up, 'ip', ['route', 'add', 'default', 'via', '192.0.2.1']);
-      bed.execOk(up, 'ip', ['-6', 'route', 'add', 'default', 'via', '2001:db8:1::1']);
-    }
+    for (const g of ['n3', 'n4']) addUplink(mesh, bed, g);
     // one argv word per option and child, as a shell splits them
     mesh.startAll(
       bmx7dSpec((n) => ['linkTimeout=10000', ...(args[n.name] ?? []).flatMap((a) => a.split(' '))]),

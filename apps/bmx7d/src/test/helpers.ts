@@ -2,8 +2,11 @@
  * Test helpers for the netns tests: how to start bmx7d (from sources, through tsx) in a mesh node
  * with per-node paths, and how to read a node's table-70 routes.
  */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { DaemonSpec, Mesh, MeshNode } from '@bmx7/testbed';
+import type { NetnsBed } from '@bmx7/testenv/netns';
 
 export const MAIN = fileURLToPath(new URL('../main.ts', import.meta.url));
 
@@ -49,4 +52,33 @@ export const CTL_MAIN = fileURLToPath(new URL('../../../bmx7ctl/src/main.ts', im
 /** argv that runs bmx7ctl from sources. */
 export function ctlArgv(args: string[]): string[] {
   return ['--import', 'tsx', '--conditions=@bmx7/source', CTL_MAIN, ...args];
+}
+
+/** The uplink hosts behind a test gateway (documentation addresses; traffic stays in the namespaces). */
+export const UPLINK = { v4: '192.0.2.2', v6: '2001:db8:1::2' } as const;
+
+/**
+ * An uplink namespace behind a gateway node: a veth `up0` in the gateway (192.0.2.1/24,
+ * 2001:db8:1::1/64) to `eth0` in the uplink (the UPLINK hosts), whose default routes point back at
+ * the gateway. Made in `bed` (removed with it).
+ */
+export function addUplink(mesh: Mesh, bed: NetnsBed, gateway: string): string {
+  const up = bed.ns(`u${gateway}`);
+  const [gw, host] = bed.veth(mesh.node(gateway).ns, up, { nameA: 'up0', nameB: 'eth0' });
+  mesh.execOk(gateway, 'ip', ['addr', 'add', '192.0.2.1/24', 'dev', gw]);
+  mesh.execOk(gateway, 'ip', ['-6', 'addr', 'add', '2001:db8:1::1/64', 'dev', gw, 'nodad']);
+  bed.execOk(up, 'ip', ['addr', 'add', `${UPLINK.v4}/24`, 'dev', host]);
+  bed.execOk(up, 'ip', ['-6', 'addr', 'add', `${UPLINK.v6}/64`, 'dev', host, 'nodad']);
+  bed.execOk(up, 'ip', ['route', 'add', 'default', 'via', '192.0.2.1']);
+  bed.execOk(up, 'ip', ['-6', 'route', 'add', 'default', 'via', '2001:db8:1::1']);
+  return up;
+}
+
+/** The end of a node's daemon log (for failure messages). */
+export function daemonLog(mesh: Mesh, node: string, chars = 2000): string {
+  try {
+    return readFileSync(join(mesh.node(node).dir, 'daemon.log'), 'utf8').slice(-chars);
+  } catch {
+    return '';
+  }
 }
