@@ -16,3 +16,4 @@ export * from './packet.js';
 export * from './pcap.js';
 export * from './result.js';
 export * from './tlv.js';
+export * from './tlv-plugins.js';

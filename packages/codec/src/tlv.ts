@@ -4,7 +4,8 @@
  * messages have a fixed size). A TLV body is what follows the 2-byte TLV header, either inline in
  * the description root or assembled from referenced content (content.ts).
  *
- * Every byte of a body maps to a field (reserved ones included), so encode(decode(b)) = b.
+ * Every byte of a body maps to a field (reserved ones included), so encode(decode(b)) = b. The
+ * plugins' TLVs are in tlv-plugins.ts, the codecs' shared building blocks in tlv-codec.ts.
  */
 import { fromLatin1, latin1, put16, put32, take, u16, u32 } from './bytes.js';
 import {
@@ -15,9 +16,21 @@ import {
   TLV_TYPE,
   type UnknownTlvType,
   VERSION_SIZE,
-  WIREGUARD_VERSION,
 } from './constants.js';
 import { CodecError, ensure, fail, ok, type Result } from './result.js';
+import { addrList, byte, fixedBytes, listCodec, type TlvCodec } from './tlv-codec.js';
+import {
+  PLUGIN_TLV_CODECS,
+  type SmsTlv,
+  type TopologyTlv,
+  type Tun6Tlv,
+  type TunIngressTlv,
+  type TunNetTlv,
+  type TunSrcTlv,
+  type WireguardTlv,
+} from './tlv-plugins.js';
+
+export type { TlvBounds, TlvCodec } from './tlv-codec.js';
 
 /** NODE_PUBKEY (1) and RSA_LINK_PUBKEY (5): key type + RSA modulus (exponent is always 65537). */
 export interface PubkeyTlv {
@@ -135,83 +148,6 @@ export interface Hna6Tlv {
   readonly entries: readonly Hna6Entry[];
 }
 
-/** TUN6 (17): tunnel endpoint addresses; the index is the tun6Id. */
-export interface Tun6Tlv {
-  readonly type: typeof TLV_TYPE.TUN6;
-  readonly endpoints: readonly Uint8Array[];
-}
-
-export interface TunIngressEntry {
-  readonly tun6Id: number;
-  readonly prefixLen: number;
-  /** 4 bytes (TUN4IN6) or 16 bytes (TUN6IN6). */
-  readonly prefix: Uint8Array;
-}
-
-/** TUN4IN6_INGRESS (18, 6-byte entries) and TUN6IN6_INGRESS (19, 18-byte entries). */
-export interface TunIngressTlv {
-  readonly type: typeof TLV_TYPE.TUN4IN6_INGRESS | typeof TLV_TYPE.TUN6IN6_INGRESS;
-  readonly entries: readonly TunIngressEntry[];
-}
-
-export interface TunSrcEntry {
-  readonly tun6Id: number;
-  readonly srcType: number;
-  readonly srcPrefixMin: number;
-  readonly prefixLen: number;
-  readonly prefix: Uint8Array;
-}
-
-/** TUN4IN6_SRC (20, 8-byte entries) and TUN6IN6_SRC (21, 20-byte entries). */
-export interface TunSrcTlv {
-  readonly type: typeof TLV_TYPE.TUN4IN6_SRC | typeof TLV_TYPE.TUN6IN6_SRC;
-  readonly entries: readonly TunSrcEntry[];
-}
-
-export interface TunNetEntry {
-  readonly tun6Id: number;
-  /** Route protocol type ("rtype"). */
-  readonly protoType: number;
-  /** Bandwidth as FM8. */
-  readonly bandwidth: number;
-  readonly networkLen: number;
-  readonly network: Uint8Array;
-}
-
-/** TUN4IN6_NET (22, 8-byte entries) and TUN6IN6_NET (23, 20-byte entries). */
-export interface TunNetTlv {
-  readonly type: typeof TLV_TYPE.TUN4IN6_NET | typeof TLV_TYPE.TUN6IN6_NET;
-  readonly entries: readonly TunNetEntry[];
-}
-
-export interface TopologyLink {
-  readonly nbId: Uint8Array;
-  readonly nbDescSqn: number;
-  readonly nbIdx: number;
-  readonly idx: number;
-  /** FM8. */
-  readonly txBw: number;
-  /** FM8. */
-  readonly rxBw: number;
-  readonly tq: number;
-  readonly rq: number;
-  /** Signed byte. */
-  readonly signal: number;
-  /** Signed byte. */
-  readonly noise: number;
-  readonly channel: number;
-  readonly reserved1: number;
-  readonly reserved2: number;
-}
-
-/** TOPOLOGY (27, topology plugin): 2-byte header + 44-byte messages. */
-export interface TopologyTlv {
-  readonly type: typeof TLV_TYPE.TOPOLOGY;
-  readonly topoType: number;
-  readonly reserved: number;
-  readonly links: readonly TopologyLink[];
-}
-
 /** INFO (28): 20-byte header then name and mail (no terminators). */
 export interface InfoTlv {
   readonly type: typeof TLV_TYPE.INFO;
@@ -227,35 +163,6 @@ export interface InfoTlv {
   readonly name: string;
   readonly mail: string;
   /** Bytes after name and mail (none from the reference). */
-  readonly extra: Uint8Array;
-}
-
-export interface SmsMessage {
-  /** Up to 16 bytes, zero padded on the wire (Latin-1, trailing zero bytes stripped). */
-  readonly name: string;
-  readonly data: Uint8Array;
-}
-
-/** SMS (29, sms plugin): name 16 + data length u32 + data, repeated. */
-export interface SmsTlv {
-  readonly type: typeof TLV_TYPE.SMS;
-  readonly messages: readonly SmsMessage[];
-}
-
-/**
- * WIREGUARD (24, bmx7d extension, §4.13): the node's WireGuard interface. A later version appends
- * fields after the 36 bytes of version 1; a receiver reads the fields it knows and keeps the rest.
- */
-export interface WireguardTlv {
-  readonly type: typeof TLV_TYPE.WIREGUARD;
-  /** 1 or higher (0 is refused). */
-  readonly version: number;
-  /** Capability bits (WIREGUARD_FLAG); unknown bits are ignored on receive. */
-  readonly flags: number;
-  readonly listenPort: number;
-  /** X25519 public key, 32 bytes. */
-  readonly publicKey: Uint8Array;
-  /** Bytes after the version-1 fields (fields of a later version), kept for relaying. */
   readonly extra: Uint8Array;
 }
 
@@ -285,69 +192,6 @@ export type TlvValue =
   | SmsTlv
   | WireguardTlv
   | UnknownTlv;
-
-/** Size rules of a TLV type as the reference's frame iterator applies them (msg.c rx_frame_iterate). */
-export interface TlvBounds {
-  /** Bytes of a data header before the messages. */
-  readonly header: number;
-  /** Smallest message; messages of zero bytes are also accepted (frame handlers). */
-  readonly minMsg: number;
-  /** Messages have exactly minMsg bytes each. */
-  readonly fixed: boolean;
-}
-
-export interface TlvCodec<T extends TlvValue = TlvValue> {
-  readonly name: string;
-  readonly bounds: TlvBounds;
-  /**
-   * A bmx7d extension in a free type (§4.13): the reference skips the type, so a description is
-   * checked as the reference checks it (no bounds or order check, and a body that does not decode
-   * is kept raw) and every node accepts the same descriptions.
-   */
-  readonly extension?: true;
-  decode(type: number, body: Uint8Array): Result<T>;
-  encode(value: T): Uint8Array;
-}
-
-function listCodec<T extends TlvValue, E>(
-  name: string,
-  size: number,
-  build: (type: number, entries: E[]) => T,
-  get: (v: T) => readonly E[],
-  dec: (b: Uint8Array, off: number) => E,
-  enc: (e: E, out: Uint8Array, off: number) => void,
-): TlvCodec<T> {
-  return {
-    name,
-    bounds: { header: 0, minMsg: size, fixed: true },
-    decode(type, body) {
-      if (body.length % size)
-        return fail('ERR_LENGTH', `${name}: ${body.length} bytes is not a multiple of ${size}`);
-      const entries: E[] = [];
-      for (let o = 0; o < body.length; o += size) entries.push(dec(body, o));
-      return ok(build(type, entries));
-    },
-    encode(v) {
-      const es = get(v);
-      const out = new Uint8Array(es.length * size);
-      es.forEach((e, i) => {
-        enc(e, out, i * size);
-      });
-      return out;
-    },
-  };
-}
-
-function fixedBytes(b: Uint8Array, len: number, what: string): Uint8Array {
-  if (b.length !== len) throw new CodecError('ERR_CODEC_INPUT', `${what} must be ${len} bytes`);
-  return b;
-}
-
-function byte(v: number, what: string, max = 255): number {
-  if (!(Number.isInteger(v) && v >= 0 && v <= max))
-    throw new CodecError('ERR_CODEC_INPUT', `${what} ${v} out of range 0-${max}`);
-  return v;
-}
 
 function keyCodec<T extends PubkeyTlv | DscSignatureTlv | DhmLinkKeyTlv>(
   name: string,
@@ -482,16 +326,6 @@ const metricCodec: TlvCodec<MetricTlv> = {
   },
 };
 
-const addrList = <T extends LlipTlv | Tun6Tlv>(name: string, field: 'addresses' | 'endpoints') =>
-  listCodec<T, Uint8Array>(
-    name,
-    16,
-    (type, es) => ({ type, [field]: es }) as unknown as T,
-    (v) => (v as unknown as Record<string, Uint8Array[]>)[field]!,
-    (b, o) => take(b, o, 16),
-    (e, out, o) => out.set(fixedBytes(e, 16, `${name} address`), o),
-  );
-
 const trustCodec = listCodec<TrustTlv, TrustEntry>(
   'TRUST',
   MSG_SIZE.TRUST,
@@ -523,120 +357,6 @@ const hnaCodec = listCodec<Hna6Tlv, Hna6Entry>(
     out.set(fixedBytes(e.address, 16, 'HNA6 address'), o + 2);
   },
 );
-
-const ingressCodec = (name: string, alen: number) =>
-  listCodec<TunIngressTlv, TunIngressEntry>(
-    name,
-    2 + alen,
-    (type, entries) => ({ type: type as TunIngressTlv['type'], entries }),
-    (v) => v.entries,
-    (b, o) => ({ tun6Id: b[o]!, prefixLen: b[o + 1]!, prefix: take(b, o + 2, alen) }),
-    (e, out, o) => {
-      out[o] = byte(e.tun6Id, 'tun6Id');
-      out[o + 1] = byte(e.prefixLen, 'prefixLen');
-      out.set(fixedBytes(e.prefix, alen, `${name} prefix`), o + 2);
-    },
-  );
-
-const srcCodec = (name: string, alen: number) =>
-  listCodec<TunSrcTlv, TunSrcEntry>(
-    name,
-    4 + alen,
-    (type, entries) => ({ type: type as TunSrcTlv['type'], entries }),
-    (v) => v.entries,
-    (b, o) => ({
-      tun6Id: b[o]!,
-      srcType: b[o + 1]!,
-      srcPrefixMin: b[o + 2]!,
-      prefixLen: b[o + 3]!,
-      prefix: take(b, o + 4, alen),
-    }),
-    (e, out, o) => {
-      out[o] = byte(e.tun6Id, 'tun6Id');
-      out[o + 1] = byte(e.srcType, 'srcType');
-      out[o + 2] = byte(e.srcPrefixMin, 'srcPrefixMin');
-      out[o + 3] = byte(e.prefixLen, 'prefixLen');
-      out.set(fixedBytes(e.prefix, alen, `${name} prefix`), o + 4);
-    },
-  );
-
-const netCodec = (name: string, alen: number) =>
-  listCodec<TunNetTlv, TunNetEntry>(
-    name,
-    4 + alen,
-    (type, entries) => ({ type: type as TunNetTlv['type'], entries }),
-    (v) => v.entries,
-    (b, o) => ({
-      tun6Id: b[o]!,
-      protoType: b[o + 1]!,
-      bandwidth: b[o + 2]!,
-      networkLen: b[o + 3]!,
-      network: take(b, o + 4, alen),
-    }),
-    (e, out, o) => {
-      out[o] = byte(e.tun6Id, 'tun6Id');
-      out[o + 1] = byte(e.protoType, 'protoType');
-      out[o + 2] = byte(e.bandwidth, 'bandwidth');
-      out[o + 3] = byte(e.networkLen, 'networkLen');
-      out.set(fixedBytes(e.network, alen, `${name} network`), o + 4);
-    },
-  );
-
-const s8 = (x: number) => (x > 127 ? x - 256 : x);
-
-const topologyCodec: TlvCodec<TopologyTlv> = {
-  name: 'TOPOLOGY',
-  bounds: { header: MSG_SIZE.TOPOLOGY_HEADER, minMsg: MSG_SIZE.TOPOLOGY, fixed: false },
-  decode(_t, b) {
-    if (b.length < 2) return fail('ERR_LENGTH', 'TOPOLOGY: shorter than its 2-byte header');
-    if ((b.length - 2) % MSG_SIZE.TOPOLOGY)
-      return fail('ERR_LENGTH', `TOPOLOGY: ${b.length - 2} message bytes is not a multiple of 44`);
-    const links: TopologyLink[] = [];
-    for (let o = 2; o < b.length; o += MSG_SIZE.TOPOLOGY)
-      links.push({
-        nbId: take(b, o, SHA_LEN),
-        nbDescSqn: u32(b, o + 28),
-        nbIdx: b[o + 32]!,
-        idx: b[o + 33]!,
-        txBw: b[o + 34]!,
-        rxBw: b[o + 35]!,
-        tq: b[o + 36]!,
-        rq: b[o + 37]!,
-        signal: s8(b[o + 38]!),
-        noise: s8(b[o + 39]!),
-        channel: b[o + 40]!,
-        reserved1: b[o + 41]!,
-        reserved2: u16(b, o + 42),
-      });
-    return ok({ type: TLV_TYPE.TOPOLOGY, topoType: b[0]!, reserved: b[1]!, links });
-  },
-  encode(v) {
-    const b = new Uint8Array(2 + v.links.length * MSG_SIZE.TOPOLOGY);
-    b[0] = byte(v.topoType, 'TOPOLOGY type');
-    b[1] = byte(v.reserved, 'TOPOLOGY reserved');
-    v.links.forEach((l, i) => {
-      const o = 2 + i * MSG_SIZE.TOPOLOGY;
-      b.set(fixedBytes(l.nbId, SHA_LEN, 'TOPOLOGY nbId'), o);
-      put32(b, o + 28, l.nbDescSqn);
-      b[o + 32] = byte(l.nbIdx, 'nbIdx');
-      b[o + 33] = byte(l.idx, 'idx');
-      b[o + 34] = byte(l.txBw, 'txBw');
-      b[o + 35] = byte(l.rxBw, 'rxBw');
-      b[o + 36] = byte(l.tq, 'tq');
-      b[o + 37] = byte(l.rq, 'rq');
-      ensure(
-        l.signal >= -128 && l.signal <= 127 && l.noise >= -128 && l.noise <= 127,
-        'signal/noise out of int8',
-      );
-      b[o + 38] = l.signal & 0xff;
-      b[o + 39] = l.noise & 0xff;
-      b[o + 40] = byte(l.channel, 'channel');
-      b[o + 41] = byte(l.reserved1, 'reserved1');
-      put16(b, o + 42, l.reserved2);
-    });
-    return b;
-  },
-};
 
 const infoCodec: TlvCodec<InfoTlv> = {
   name: 'INFO',
@@ -683,80 +403,6 @@ const infoCodec: TlvCodec<InfoTlv> = {
   },
 };
 
-const smsCodec: TlvCodec<SmsTlv> = {
-  name: 'SMS',
-  bounds: { header: 0, minMsg: MSG_SIZE.SMS_HEADER, fixed: false },
-  decode(_t, b) {
-    const messages: SmsMessage[] = [];
-    let pos = 0;
-    // sms.c process_description_sms: at least one message, each fully inside the TLV.
-    do {
-      if (pos + MSG_SIZE.SMS_HEADER > b.length) return fail('ERR_LENGTH', 'SMS: truncated message header');
-      const len = u32(b, pos + 16);
-      if (len > b.length - pos - MSG_SIZE.SMS_HEADER)
-        return fail('ERR_LENGTH', `SMS: data length ${len} exceeds the TLV`);
-      let end = 16;
-      while (end > 0 && b[pos + end - 1] === 0) end--;
-      messages.push({
-        name: latin1(b.subarray(pos, pos + end)),
-        data: take(b, pos + MSG_SIZE.SMS_HEADER, len),
-      });
-      pos += MSG_SIZE.SMS_HEADER + len;
-    } while (pos < b.length);
-    return ok({ type: TLV_TYPE.SMS, messages });
-  },
-  encode(v) {
-    ensure(v.messages.length > 0, 'SMS needs at least one message');
-    const parts = v.messages.map((m) => {
-      const name = fromLatin1(m.name);
-      ensure(name.length <= 16, 'SMS name longer than 16 bytes');
-      const out = new Uint8Array(MSG_SIZE.SMS_HEADER + m.data.length);
-      out.set(name, 0);
-      put32(out, 16, m.data.length);
-      out.set(m.data, MSG_SIZE.SMS_HEADER);
-      return out;
-    });
-    let n = 0;
-    for (const p of parts) n += p.length;
-    const b = new Uint8Array(n);
-    let o = 0;
-    for (const p of parts) {
-      b.set(p, o);
-      o += p.length;
-    }
-    return b;
-  },
-};
-
-const wireguardCodec: TlvCodec<WireguardTlv> = {
-  name: 'WIREGUARD',
-  bounds: { header: 0, minMsg: MSG_SIZE.WIREGUARD, fixed: false },
-  extension: true,
-  decode(_t, b) {
-    if (b.length < MSG_SIZE.WIREGUARD)
-      return fail('ERR_LENGTH', `WIREGUARD: ${b.length} bytes, needs ${MSG_SIZE.WIREGUARD}`);
-    if (b[0]! < WIREGUARD_VERSION) return fail('ERR_VALUE', `WIREGUARD: version ${b[0]}`);
-    return ok({
-      type: TLV_TYPE.WIREGUARD,
-      version: b[0]!,
-      flags: b[1]!,
-      listenPort: u16(b, 2),
-      publicKey: take(b, 4, 32),
-      extra: take(b, MSG_SIZE.WIREGUARD, b.length - MSG_SIZE.WIREGUARD),
-    });
-  },
-  encode(v) {
-    const b = new Uint8Array(MSG_SIZE.WIREGUARD + v.extra.length);
-    ensure(v.version >= WIREGUARD_VERSION, 'WIREGUARD version 0');
-    b[0] = byte(v.version, 'WIREGUARD version');
-    b[1] = byte(v.flags, 'WIREGUARD flags');
-    put16(b, 2, byte(v.listenPort, 'WIREGUARD listenPort', 0xffff));
-    b.set(fixedBytes(v.publicKey, 32, 'WIREGUARD publicKey'), 4);
-    b.set(v.extra, MSG_SIZE.WIREGUARD);
-    return b;
-  },
-};
-
 /** TLV types → codec. Types absent here are unknown and kept raw. */
 export const TLV_CODECS: Readonly<Partial<Record<number, TlvCodec>>> = {
   [TLV_TYPE.NODE_PUBKEY]: keyCodec<PubkeyTlv>('NODE_PUBKEY', 'key') as TlvCodec,
@@ -769,17 +415,8 @@ export const TLV_CODECS: Readonly<Partial<Record<number, TlvCodec>>> = {
   [TLV_TYPE.METRIC]: metricCodec as TlvCodec,
   [TLV_TYPE.LLIP]: addrList<LlipTlv>('LLIP', 'addresses') as TlvCodec,
   [TLV_TYPE.HNA6]: hnaCodec as TlvCodec,
-  [TLV_TYPE.TUN6]: addrList<Tun6Tlv>('TUN6', 'endpoints') as TlvCodec,
-  [TLV_TYPE.TUN4IN6_INGRESS]: ingressCodec('TUN4IN6_INGRESS', 4) as TlvCodec,
-  [TLV_TYPE.TUN6IN6_INGRESS]: ingressCodec('TUN6IN6_INGRESS', 16) as TlvCodec,
-  [TLV_TYPE.TUN4IN6_SRC]: srcCodec('TUN4IN6_SRC', 4) as TlvCodec,
-  [TLV_TYPE.TUN6IN6_SRC]: srcCodec('TUN6IN6_SRC', 16) as TlvCodec,
-  [TLV_TYPE.TUN4IN6_NET]: netCodec('TUN4IN6_NET', 4) as TlvCodec,
-  [TLV_TYPE.TUN6IN6_NET]: netCodec('TUN6IN6_NET', 16) as TlvCodec,
-  [TLV_TYPE.TOPOLOGY]: topologyCodec as TlvCodec,
   [TLV_TYPE.INFO]: infoCodec as TlvCodec,
-  [TLV_TYPE.SMS]: smsCodec as TlvCodec,
-  [TLV_TYPE.WIREGUARD]: wireguardCodec as TlvCodec,
+  ...PLUGIN_TLV_CODECS,
 };
 
 /** Whether this TLV type is a bmx7d extension the reference skips (§4.13). */

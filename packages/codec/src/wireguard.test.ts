@@ -6,7 +6,8 @@ import { bytesEqual, fromHex } from './bytes.js';
 import { MSG_SIZE, SHA_LEN, TLV_TYPE, WIREGUARD_FLAG } from './constants.js';
 import { type DescTlv, decodeDescription, encodeDescription } from './description.js';
 import { decodePacket } from './packet.js';
-import { decodeTlvBody, encodeTlvBody, isKnownTlvType, type WireguardTlv } from './tlv.js';
+import { decodeTlvBody, encodeTlvBody, isKnownTlvType } from './tlv.js';
+import type { WireguardTlv } from './tlv-plugins.js';
 
 const key = Uint8Array.from({ length: 32 }, (_, i) => i + 1);
 

@@ -1,0 +1,317 @@
+/**
+ * Description TLVs of the reference's plugins and of bmx7d's extensions (docs/protocol.md §4.8,
+ * §4.13, §4.14): the tunnel plugin's TUN6 … TUN6IN6_NET, the topology and sms plugins' TOPOLOGY and
+ * SMS, and bmx7d's WIREGUARD. The core's TLVs and the table of every codec are in tlv.ts.
+ */
+import { fromLatin1, latin1, put16, put32, take, u16, u32 } from './bytes.js';
+import { MSG_SIZE, SHA_LEN, TLV_TYPE, WIREGUARD_VERSION } from './constants.js';
+import { ensure, fail, ok } from './result.js';
+import { addrList, byte, fixedBytes, listCodec, type TlvCodec } from './tlv-codec.js';
+
+/** TUN6 (17): tunnel endpoint addresses; the index is the tun6Id. */
+export interface Tun6Tlv {
+  readonly type: typeof TLV_TYPE.TUN6;
+  readonly endpoints: readonly Uint8Array[];
+}
+
+export interface TunIngressEntry {
+  readonly tun6Id: number;
+  readonly prefixLen: number;
+  /** 4 bytes (TUN4IN6) or 16 bytes (TUN6IN6). */
+  readonly prefix: Uint8Array;
+}
+
+/** TUN4IN6_INGRESS (18, 6-byte entries) and TUN6IN6_INGRESS (19, 18-byte entries). */
+export interface TunIngressTlv {
+  readonly type: typeof TLV_TYPE.TUN4IN6_INGRESS | typeof TLV_TYPE.TUN6IN6_INGRESS;
+  readonly entries: readonly TunIngressEntry[];
+}
+
+export interface TunSrcEntry {
+  readonly tun6Id: number;
+  readonly srcType: number;
+  readonly srcPrefixMin: number;
+  readonly prefixLen: number;
+  readonly prefix: Uint8Array;
+}
+
+/** TUN4IN6_SRC (20, 8-byte entries) and TUN6IN6_SRC (21, 20-byte entries). */
+export interface TunSrcTlv {
+  readonly type: typeof TLV_TYPE.TUN4IN6_SRC | typeof TLV_TYPE.TUN6IN6_SRC;
+  readonly entries: readonly TunSrcEntry[];
+}
+
+export interface TunNetEntry {
+  readonly tun6Id: number;
+  /** Route protocol type ("rtype"). */
+  readonly protoType: number;
+  /** Bandwidth as FM8. */
+  readonly bandwidth: number;
+  readonly networkLen: number;
+  readonly network: Uint8Array;
+}
+
+/** TUN4IN6_NET (22, 8-byte entries) and TUN6IN6_NET (23, 20-byte entries). */
+export interface TunNetTlv {
+  readonly type: typeof TLV_TYPE.TUN4IN6_NET | typeof TLV_TYPE.TUN6IN6_NET;
+  readonly entries: readonly TunNetEntry[];
+}
+
+export interface TopologyLink {
+  readonly nbId: Uint8Array;
+  readonly nbDescSqn: number;
+  readonly nbIdx: number;
+  readonly idx: number;
+  /** FM8. */
+  readonly txBw: number;
+  /** FM8. */
+  readonly rxBw: number;
+  readonly tq: number;
+  readonly rq: number;
+  /** Signed byte. */
+  readonly signal: number;
+  /** Signed byte. */
+  readonly noise: number;
+  readonly channel: number;
+  readonly reserved1: number;
+  readonly reserved2: number;
+}
+
+/** TOPOLOGY (27, topology plugin): 2-byte header + 44-byte messages. */
+export interface TopologyTlv {
+  readonly type: typeof TLV_TYPE.TOPOLOGY;
+  readonly topoType: number;
+  readonly reserved: number;
+  readonly links: readonly TopologyLink[];
+}
+
+export interface SmsMessage {
+  /** Up to 16 bytes, zero padded on the wire (Latin-1, trailing zero bytes stripped). */
+  readonly name: string;
+  readonly data: Uint8Array;
+}
+
+/** SMS (29, sms plugin): name 16 + data length u32 + data, repeated. */
+export interface SmsTlv {
+  readonly type: typeof TLV_TYPE.SMS;
+  readonly messages: readonly SmsMessage[];
+}
+
+/**
+ * WIREGUARD (24, bmx7d extension, §4.13): the node's WireGuard interface. A later version appends
+ * fields after the 36 bytes of version 1; a receiver reads the fields it knows and keeps the rest.
+ */
+export interface WireguardTlv {
+  readonly type: typeof TLV_TYPE.WIREGUARD;
+  /** 1 or higher (0 is refused). */
+  readonly version: number;
+  /** Capability bits (WIREGUARD_FLAG); unknown bits are ignored on receive. */
+  readonly flags: number;
+  readonly listenPort: number;
+  /** X25519 public key, 32 bytes. */
+  readonly publicKey: Uint8Array;
+  /** Bytes after the version-1 fields (fields of a later version), kept for relaying. */
+  readonly extra: Uint8Array;
+}
+
+const ingressCodec = (name: string, alen: number) =>
+  listCodec<TunIngressTlv, TunIngressEntry>(
+    name,
+    2 + alen,
+    (type, entries) => ({ type: type as TunIngressTlv['type'], entries }),
+    (v) => v.entries,
+    (b, o) => ({ tun6Id: b[o]!, prefixLen: b[o + 1]!, prefix: take(b, o + 2, alen) }),
+    (e, out, o) => {
+      out[o] = byte(e.tun6Id, 'tun6Id');
+      out[o + 1] = byte(e.prefixLen, 'prefixLen');
+      out.set(fixedBytes(e.prefix, alen, `${name} prefix`), o + 2);
+    },
+  );
+
+const srcCodec = (name: string, alen: number) =>
+  listCodec<TunSrcTlv, TunSrcEntry>(
+    name,
+    4 + alen,
+    (type, entries) => ({ type: type as TunSrcTlv['type'], entries }),
+    (v) => v.entries,
+    (b, o) => ({
+      tun6Id: b[o]!,
+      srcType: b[o + 1]!,
+      srcPrefixMin: b[o + 2]!,
+      prefixLen: b[o + 3]!,
+      prefix: take(b, o + 4, alen),
+    }),
+    (e, out, o) => {
+      out[o] = byte(e.tun6Id, 'tun6Id');
+      out[o + 1] = byte(e.srcType, 'srcType');
+      out[o + 2] = byte(e.srcPrefixMin, 'srcPrefixMin');
+      out[o + 3] = byte(e.prefixLen, 'prefixLen');
+      out.set(fixedBytes(e.prefix, alen, `${name} prefix`), o + 4);
+    },
+  );
+
+const netCodec = (name: string, alen: number) =>
+  listCodec<TunNetTlv, TunNetEntry>(
+    name,
+    4 + alen,
+    (type, entries) => ({ type: type as TunNetTlv['type'], entries }),
+    (v) => v.entries,
+    (b, o) => ({
+      tun6Id: b[o]!,
+      protoType: b[o + 1]!,
+      bandwidth: b[o + 2]!,
+      networkLen: b[o + 3]!,
+      network: take(b, o + 4, alen),
+    }),
+    (e, out, o) => {
+      out[o] = byte(e.tun6Id, 'tun6Id');
+      out[o + 1] = byte(e.protoType, 'protoType');
+      out[o + 2] = byte(e.bandwidth, 'bandwidth');
+      out[o + 3] = byte(e.networkLen, 'networkLen');
+      out.set(fixedBytes(e.network, alen, `${name} network`), o + 4);
+    },
+  );
+
+const s8 = (x: number) => (x > 127 ? x - 256 : x);
+
+const topologyCodec: TlvCodec<TopologyTlv> = {
+  name: 'TOPOLOGY',
+  bounds: { header: MSG_SIZE.TOPOLOGY_HEADER, minMsg: MSG_SIZE.TOPOLOGY, fixed: false },
+  decode(_t, b) {
+    if (b.length < 2) return fail('ERR_LENGTH', 'TOPOLOGY: shorter than its 2-byte header');
+    if ((b.length - 2) % MSG_SIZE.TOPOLOGY)
+      return fail('ERR_LENGTH', `TOPOLOGY: ${b.length - 2} message bytes is not a multiple of 44`);
+    const links: TopologyLink[] = [];
+    for (let o = 2; o < b.length; o += MSG_SIZE.TOPOLOGY)
+      links.push({
+        nbId: take(b, o, SHA_LEN),
+        nbDescSqn: u32(b, o + 28),
+        nbIdx: b[o + 32]!,
+        idx: b[o + 33]!,
+        txBw: b[o + 34]!,
+        rxBw: b[o + 35]!,
+        tq: b[o + 36]!,
+        rq: b[o + 37]!,
+        signal: s8(b[o + 38]!),
+        noise: s8(b[o + 39]!),
+        channel: b[o + 40]!,
+        reserved1: b[o + 41]!,
+        reserved2: u16(b, o + 42),
+      });
+    return ok({ type: TLV_TYPE.TOPOLOGY, topoType: b[0]!, reserved: b[1]!, links });
+  },
+  encode(v) {
+    const b = new Uint8Array(2 + v.links.length * MSG_SIZE.TOPOLOGY);
+    b[0] = byte(v.topoType, 'TOPOLOGY type');
+    b[1] = byte(v.reserved, 'TOPOLOGY reserved');
+    v.links.forEach((l, i) => {
+      const o = 2 + i * MSG_SIZE.TOPOLOGY;
+      b.set(fixedBytes(l.nbId, SHA_LEN, 'TOPOLOGY nbId'), o);
+      put32(b, o + 28, l.nbDescSqn);
+      b[o + 32] = byte(l.nbIdx, 'nbIdx');
+      b[o + 33] = byte(l.idx, 'idx');
+      b[o + 34] = byte(l.txBw, 'txBw');
+      b[o + 35] = byte(l.rxBw, 'rxBw');
+      b[o + 36] = byte(l.tq, 'tq');
+      b[o + 37] = byte(l.rq, 'rq');
+      ensure(
+        l.signal >= -128 && l.signal <= 127 && l.noise >= -128 && l.noise <= 127,
+        'signal/noise out of int8',
+      );
+      b[o + 38] = l.signal & 0xff;
+      b[o + 39] = l.noise & 0xff;
+      b[o + 40] = byte(l.channel, 'channel');
+      b[o + 41] = byte(l.reserved1, 'reserved1');
+      put16(b, o + 42, l.reserved2);
+    });
+    return b;
+  },
+};
+
+const smsCodec: TlvCodec<SmsTlv> = {
+  name: 'SMS',
+  bounds: { header: 0, minMsg: MSG_SIZE.SMS_HEADER, fixed: false },
+  decode(_t, b) {
+    const messages: SmsMessage[] = [];
+    let pos = 0;
+    // sms.c process_description_sms: at least one message, each fully inside the TLV.
+    do {
+      if (pos + MSG_SIZE.SMS_HEADER > b.length) return fail('ERR_LENGTH', 'SMS: truncated message header');
+      const len = u32(b, pos + 16);
+      if (len > b.length - pos - MSG_SIZE.SMS_HEADER)
+        return fail('ERR_LENGTH', `SMS: data length ${len} exceeds the TLV`);
+      let end = 16;
+      while (end > 0 && b[pos + end - 1] === 0) end--;
+      messages.push({
+        name: latin1(b.subarray(pos, pos + end)),
+        data: take(b, pos + MSG_SIZE.SMS_HEADER, len),
+      });
+      pos += MSG_SIZE.SMS_HEADER + len;
+    } while (pos < b.length);
+    return ok({ type: TLV_TYPE.SMS, messages });
+  },
+  encode(v) {
+    ensure(v.messages.length > 0, 'SMS needs at least one message');
+    const parts = v.messages.map((m) => {
+      const name = fromLatin1(m.name);
+      ensure(name.length <= 16, 'SMS name longer than 16 bytes');
+      const out = new Uint8Array(MSG_SIZE.SMS_HEADER + m.data.length);
+      out.set(name, 0);
+      put32(out, 16, m.data.length);
+      out.set(m.data, MSG_SIZE.SMS_HEADER);
+      return out;
+    });
+    let n = 0;
+    for (const p of parts) n += p.length;
+    const b = new Uint8Array(n);
+    let o = 0;
+    for (const p of parts) {
+      b.set(p, o);
+      o += p.length;
+    }
+    return b;
+  },
+};
+
+const wireguardCodec: TlvCodec<WireguardTlv> = {
+  name: 'WIREGUARD',
+  bounds: { header: 0, minMsg: MSG_SIZE.WIREGUARD, fixed: false },
+  extension: true,
+  decode(_t, b) {
+    if (b.length < MSG_SIZE.WIREGUARD)
+      return fail('ERR_LENGTH', `WIREGUARD: ${b.length} bytes, needs ${MSG_SIZE.WIREGUARD}`);
+    if (b[0]! < WIREGUARD_VERSION) return fail('ERR_VALUE', `WIREGUARD: version ${b[0]}`);
+    return ok({
+      type: TLV_TYPE.WIREGUARD,
+      version: b[0]!,
+      flags: b[1]!,
+      listenPort: u16(b, 2),
+      publicKey: take(b, 4, 32),
+      extra: take(b, MSG_SIZE.WIREGUARD, b.length - MSG_SIZE.WIREGUARD),
+    });
+  },
+  encode(v) {
+    const b = new Uint8Array(MSG_SIZE.WIREGUARD + v.extra.length);
+    ensure(v.version >= WIREGUARD_VERSION, 'WIREGUARD version 0');
+    b[0] = byte(v.version, 'WIREGUARD version');
+    b[1] = byte(v.flags, 'WIREGUARD flags');
+    put16(b, 2, byte(v.listenPort, 'WIREGUARD listenPort', 0xffff));
+    b.set(fixedBytes(v.publicKey, 32, 'WIREGUARD publicKey'), 4);
+    b.set(v.extra, MSG_SIZE.WIREGUARD);
+    return b;
+  },
+};
+
+/** The plugins' and extensions' TLV types → codec (joined into TLV_CODECS). */
+export const PLUGIN_TLV_CODECS: Readonly<Partial<Record<number, TlvCodec>>> = {
+  [TLV_TYPE.TUN6]: addrList<Tun6Tlv>('TUN6', 'endpoints') as TlvCodec,
+  [TLV_TYPE.TUN4IN6_INGRESS]: ingressCodec('TUN4IN6_INGRESS', 4) as TlvCodec,
+  [TLV_TYPE.TUN6IN6_INGRESS]: ingressCodec('TUN6IN6_INGRESS', 16) as TlvCodec,
+  [TLV_TYPE.TUN4IN6_SRC]: srcCodec('TUN4IN6_SRC', 4) as TlvCodec,
+  [TLV_TYPE.TUN6IN6_SRC]: srcCodec('TUN6IN6_SRC', 16) as TlvCodec,
+  [TLV_TYPE.TUN4IN6_NET]: netCodec('TUN4IN6_NET', 4) as TlvCodec,
+  [TLV_TYPE.TUN6IN6_NET]: netCodec('TUN6IN6_NET', 16) as TlvCodec,
+  [TLV_TYPE.TOPOLOGY]: topologyCodec as TlvCodec,
+  [TLV_TYPE.SMS]: smsCodec as TlvCodec,
+  [TLV_TYPE.WIREGUARD]: wireguardCodec as TlvCodec,
+};
