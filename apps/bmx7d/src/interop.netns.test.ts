@@ -8,43 +8,12 @@
 
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { createMesh, type Mesh, type MeshNode } from '@bmx7/testbed';
+import { createMesh, type Mesh } from '@bmx7/testbed';
 import { describeNetns } from '@bmx7/testenv/env';
 import { waitFor } from '@bmx7/testenv/netns';
 import { afterEach, describe, expect, it } from 'vitest';
-import { bmx7dArgs, ctlArgv, MAIN, primaryOf, tableRoutes } from './test/helpers.js';
-
-const REF = process.env.BMX7_REF_BIN;
-
-function refSpec(n: MeshNode) {
-  // the reference writes core files into its working directory: start it in the node's own
-  const args = [
-    `runtimeDir=${n.dir}/run`,
-    'debug=0',
-    'nodeRsaKey=6',
-    `/keyPath=${n.dir}/rsa.der`,
-    `hostname=ref-${n.name}`,
-    ...n.links.map((l) => `dev=${l.iface}`),
-    `descSqnPath=${n.dir}/descSqn`,
-  ];
-  return {
-    cmd: 'sh',
-    args: ['-c', `mkdir -p "${n.dir}/run" && cd "${n.dir}" && exec "$0" "$@"`, REF as string, ...args],
-  };
-}
-
-function bmxSpec(n: MeshNode) {
-  return {
-    cmd: process.execPath,
-    args: [
-      '--import',
-      'tsx',
-      '--conditions=@bmx7/source',
-      MAIN,
-      ...bmx7dArgs(n).map((a) => (a.startsWith('hostname=') ? `hostname=bmx-${n.name}` : a)),
-    ],
-  };
-}
+import { ctlArgv, primaryOf, tableRoutes } from './test/helpers.js';
+import { bmxSpec, REF, refShow, refSpec } from './test/reference.js';
 
 async function converge(mesh: Mesh, kinds: Record<string, 'ref' | 'bmx'>): Promise<Record<string, string>> {
   const names = Object.keys(kinds);
@@ -71,20 +40,6 @@ const ctl = (mesh: Mesh, node: string, ...args: string[]) =>
     encoding: 'utf8',
     timeout: 20_000,
   });
-
-/** The reference's client (`bmx7 -c show=<table>`), from the node's directory (core files land there). */
-const refShow = (mesh: Mesh, node: string, table: string) => {
-  const dir = mesh.node(node).dir;
-  const args = [
-    '-c',
-    `cd "${dir}" && exec "$0" "$@"`,
-    REF as string,
-    `runtimeDir=${join(dir, 'run')}`,
-    '-c',
-    `show=${table}`,
-  ];
-  return mesh.exec(node, 'sh', args).stdout;
-};
 
 if (!REF) {
   describe('interop with the reference bmx7', () => {
@@ -145,7 +100,7 @@ if (!REF) {
       );
       expect(tableRoutes(m, 'n3')).toEqual([]);
       // restarted with its key and descSqn file: a new description (higher descSqn, new bootSqn)
-      m.start('n2', refSpec);
+      m.start('n2', (n) => refSpec(n));
       for (const [n, others] of [
         ['n1', ['n2', 'n3']],
         ['n3', ['n1', 'n2']],
@@ -173,7 +128,7 @@ if (!REF) {
           intervalMs: 500,
         },
       );
-      m.start('n1', refSpec);
+      m.start('n1', (n) => refSpec(n));
       await waitFor('bmx7d routes to the restarted n1', () => tableRoutes(m, 'n2').includes(ip.n1!), {
         timeoutMs: 45_000,
         intervalMs: 500,

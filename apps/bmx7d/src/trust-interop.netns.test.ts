@@ -9,46 +9,13 @@
  * Either way: n1 → {n2}, n2 → {n1, n3}, n3 → {n2}.
  */
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createMesh, type Mesh, type MeshNode } from '@bmx7/testbed';
+import { createMesh, type Mesh } from '@bmx7/testbed';
 import { describeNetns } from '@bmx7/testenv/env';
 import { afterEach, describe, it } from 'vitest';
-import { bmx7dArgs, ctlArgv, MAIN } from './test/helpers.js';
+import { ctlArgv, daemonLog } from './test/helpers.js';
+import { bmxSpec, REF, refShow, refSpec } from './test/reference.js';
 import { expectRouteSets, makeKeys, primaries, trustDir } from './test/trust.js';
-
-const REF = process.env.BMX7_REF_BIN;
-
-function refSpec(n: MeshNode, extra: string[]) {
-  // the reference writes core files into its working directory: start it in the node's own
-  const args = [
-    `runtimeDir=${n.dir}/run`,
-    'debug=0',
-    'nodeRsaKey=6',
-    `/keyPath=${n.dir}/rsa.der`,
-    `hostname=ref-${n.name}`,
-    ...n.links.map((l) => `dev=${l.iface}`),
-    `descSqnPath=${n.dir}/descSqn`,
-    ...extra,
-  ];
-  return {
-    cmd: 'sh',
-    args: ['-c', `mkdir -p "${n.dir}/run" && cd "${n.dir}" && exec "$0" "$@"`, REF as string, ...args],
-  };
-}
-
-function bmxSpec(n: MeshNode, extra: string[]) {
-  return {
-    cmd: process.execPath,
-    args: [
-      '--import',
-      'tsx',
-      '--conditions=@bmx7/source',
-      MAIN,
-      ...bmx7dArgs(n, extra).map((a) => (a.startsWith('hostname=') ? `hostname=bmx-${n.name}` : a)),
-    ],
-  };
-}
 
 /** Whether `node` lists `other` (by its hostname) among its originators. */
 function knows(mesh: Mesh, kinds: Record<string, 'ref' | 'bmx'>) {
@@ -66,14 +33,7 @@ function knows(mesh: Mesh, kinds: Record<string, 'ref' | 'bmx'>) {
       );
       return r.status === 0 && (JSON.parse(r.stdout).rows as { name: string }[]).some((x) => x.name === name);
     }
-    const out = mesh.exec(node, 'sh', [
-      '-c',
-      `cd "${dir}" && exec "$0" "$@"`,
-      REF as string,
-      `runtimeDir=${join(dir, 'run')}`,
-      '-c',
-      'show=originators',
-    ]).stdout;
+    const out = refShow(mesh, node, 'originators');
     return new RegExp(` ${name} `).test(out);
   };
 }
@@ -96,13 +56,7 @@ async function scenarioB(mesh: Mesh, kinds: Record<string, 'ref' | 'bmx'>): Prom
     {
       knows: knows(mesh, kinds),
       timeoutMs: 90_000,
-      log: (n) => {
-        try {
-          return readFileSync(join(mesh.node(n).dir, 'daemon.log'), 'utf8');
-        } catch {
-          return '';
-        }
-      },
+      log: (n) => daemonLog(mesh, n, Number.POSITIVE_INFINITY),
     },
   );
 }

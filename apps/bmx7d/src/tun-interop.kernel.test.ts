@@ -18,8 +18,8 @@ import { describeKernel } from '@bmx7/testenv/env';
 import { createNetnsBed, type NetnsBed, waitFor } from '@bmx7/testenv/netns';
 import { afterEach, describe, expect, it } from 'vitest';
 import { addUplink, bmx7dArgs, ctlArgv, daemonLog, primaryOf, UPLINK } from './test/helpers.js';
+import { REF, refShow, refSpec } from './test/reference.js';
 
-const REF = process.env.BMX7_REF_BIN;
 const UP4 = UPLINK.v4;
 const UP6 = UPLINK.v6;
 const DIST = fileURLToPath(new URL('../dist/main.js', import.meta.url));
@@ -37,25 +37,6 @@ const gateway = (n: number) => [
   'tunOut=back4 /network=10.0.0.0/8 /minPrefixLen=0 /maxPrefixLen=32',
 ];
 const words = (opts: string[]) => opts.flatMap((o) => o.split(' '));
-
-function refSpec(n: MeshNode, tun: string[]): DaemonSpec {
-  // the reference writes core files into its working directory: start it in the node's own
-  const args = [
-    'plugin=bmx7_tun.so',
-    `runtimeDir=${n.dir}/run`,
-    'debug=0',
-    'nodeRsaKey=6',
-    `/keyPath=${n.dir}/rsa.der`,
-    `hostname=ref-${n.name}`,
-    ...n.links.map((l) => `dev=${l.iface}`),
-    `descSqnPath=${n.dir}/descSqn`,
-    ...words(tun),
-  ];
-  return {
-    cmd: 'sh',
-    args: ['-c', `mkdir -p "${n.dir}/run" && cd "${n.dir}" && exec "$0" "$@"`, REF as string, ...args],
-  };
-}
 
 const bmxSpec = (n: MeshNode, tun: string[]): DaemonSpec => ({
   cmd: process.execPath,
@@ -85,7 +66,9 @@ if (!REF) {
       bed = createNetnsBed('tj');
       addUplink(m, bed, 'n3');
       const tun: Record<string, string[]> = { n1: client(1), n2: [], n3: gateway(3) };
-      m.startAll((n) => (n.name === ref ? refSpec(n, tun[n.name]!) : bmxSpec(n, tun[n.name]!)));
+      m.startAll((n) =>
+        n.name === ref ? refSpec(n, words(tun[n.name]!), ['bmx7_tun.so']) : bmxSpec(n, tun[n.name]!),
+      );
       for (const n of ['n1', 'n2', 'n3'])
         await waitFor(`primary address of ${n}`, () => primaryOf(m, n), { timeoutMs: 60_000 });
       return m;
@@ -106,15 +89,7 @@ if (!REF) {
     it('a reference client selects a bmx7d gateway and reaches the uplink through it', async () => {
       const m = await line('n1');
       await throughTunnel(m);
-      const dir = m.node('n1').dir;
-      const tunnels = m.exec('n1', 'sh', [
-        '-c',
-        `cd "${dir}" && exec "$0" "$@"`,
-        REF as string,
-        `runtimeDir=${join(dir, 'run')}`,
-        '-c',
-        'show=tunnels',
-      ]).stdout;
+      const tunnels = refShow(m, 'n1', 'tunnels');
       expect(tunnels).toMatch(/up6 .*bmx7d-n3|up6 .*n3/);
       expect(m.execOk('n1', 'ip', ['-6', 'route', 'get', UP6])).toMatch(/dev X7/);
     }, 200_000);
