@@ -91,8 +91,14 @@ export function ip6ToString(a: Uint8Array): string {
   return `${hex(g.slice(0, bestStart))}::${hex(g.slice(bestStart + bestLen))}`;
 }
 
-/** Parses IPv6 text (with `::`, no zone, no embedded IPv4) into 16 bytes; throws on bad text. */
+/** Parses IPv6 text (with `::`, an IPv4 tail such as `::ffff:10.0.0.1`, no zone) into 16 bytes; throws on bad text. */
 export function ip6FromString(s: string): Uint8Array {
+  // an IPv4 tail stands for the last two groups
+  const colon = s.lastIndexOf(':');
+  if (colon >= 0 && s.includes('.', colon)) {
+    const v4 = ip4FromString(s.slice(colon + 1));
+    s = `${s.slice(0, colon + 1)}${((v4[0]! << 8) | v4[1]!).toString(16)}:${((v4[2]! << 8) | v4[3]!).toString(16)}`;
+  }
   const parts = s.split('::');
   if (parts.length > 2) throw new TypeError(`bad IPv6 address ${s}`);
   const groups = (x: string | undefined) => (x ? x.split(':') : []);

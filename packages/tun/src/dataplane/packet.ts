@@ -3,6 +3,7 @@
  * IPv6 header of ip6tnl in `mode any` without an encapsulation limit option (docs/protocol.md
  * §4.14), and the checks every backend applies to a TunnelSpec. No I/O.
  */
+import { ip6FromString, ip6ToString } from '@bmx7/codec';
 import type { TunnelSpec } from './types.js';
 
 /** Next header of the outer IPv6 header: IPv4-in-IPv6 and IPv6-in-IPv6. */
@@ -23,79 +24,17 @@ export type Result<T> = { ok: true; value: T } | { ok: false; reason: string };
 /** Parses an IPv6 address in text form (`::`, `fd70::1`, `::ffff:10.0.0.1`) into 16 bytes, or null. */
 export function parseIPv6(text: string): Uint8Array | null {
   if (text.length === 0 || text.length > 45) return null;
-  let s = text;
-  const lastColon = s.lastIndexOf(':');
-  if (s.includes('.', lastColon)) {
-    // an IPv4 tail stands for the last two groups
-    const v4 = parseIPv4(s.slice(lastColon + 1));
-    if (!v4) return null;
-    s = `${s.slice(0, lastColon + 1)}${((v4[0]! << 8) | v4[1]!).toString(16)}:${((v4[2]! << 8) | v4[3]!).toString(16)}`;
+  try {
+    return ip6FromString(text);
+  } catch {
+    return null;
   }
-  const halves = s.split('::');
-  if (halves.length > 2) return null;
-  const groups = (h: string | undefined): number[] | null => {
-    if (h === undefined || h === '') return [];
-    const out: number[] = [];
-    for (const g of h.split(':')) {
-      if (!/^[0-9a-fA-F]{1,4}$/.test(g)) return null;
-      out.push(Number.parseInt(g, 16));
-    }
-    return out;
-  };
-  const head = groups(halves[0]);
-  const rest = groups(halves[1]);
-  if (!head || !rest) return null;
-  const words = [...head];
-  if (halves.length === 2) {
-    const fill = 8 - head.length - rest.length;
-    if (fill < 1) return null;
-    for (let i = 0; i < fill; i++) words.push(0);
-    words.push(...rest);
-  }
-  if (words.length !== 8) return null;
-  const out = new Uint8Array(16);
-  words.forEach((w, i) => {
-    out[2 * i] = w >> 8;
-    out[2 * i + 1] = w & 0xff;
-  });
-  return out;
-}
-
-function parseIPv4(text: string): Uint8Array | null {
-  const parts = text.split('.');
-  if (parts.length !== 4) return null;
-  const out = new Uint8Array(4);
-  for (let i = 0; i < 4; i++) {
-    const p = parts[i]!;
-    if (!/^(0|[1-9][0-9]{0,2})$/.test(p) || Number(p) > 255) return null;
-    out[i] = Number(p);
-  }
-  return out;
 }
 
 /** The RFC 5952 text form of 16 address bytes (longest run of two or more zero groups as `::`). */
 export function formatIPv6(addr: Uint8Array): string {
   if (addr.length !== 16) throw new RangeError(`an IPv6 address has 16 bytes, not ${addr.length}`);
-  const w: number[] = [];
-  for (let i = 0; i < 8; i++) w.push((addr[2 * i]! << 8) | addr[2 * i + 1]!);
-  let best = -1;
-  let bestLen = 1;
-  for (let i = 0; i < 8; ) {
-    if (w[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && w[j] === 0) j++;
-    if (j - i > bestLen) {
-      best = i;
-      bestLen = j - i;
-    }
-    i = j;
-  }
-  const hex = (a: number[]) => a.map((x) => x.toString(16)).join(':');
-  if (best < 0) return hex(w);
-  return `${hex(w.slice(0, best))}::${hex(w.slice(best + bestLen))}`;
+  return ip6ToString(addr);
 }
 
 export function isUnspecified(addr: Uint8Array): boolean {
