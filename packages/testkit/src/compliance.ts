@@ -7,7 +7,25 @@
 import type { Clock, Route, RouteKey, RoutesPort, Rule, RulesPort, StoragePort } from '@bmx7/core';
 import { afterEach, describe, expect, it } from 'vitest';
 
-type MaybePromise<T> = T | Promise<T>;
+export type MaybePromise<T> = T | Promise<T>;
+
+/**
+ * Opens one implementation per test and disposes of it after the test: call inside a `describe`;
+ * the returned function opens it.
+ */
+export function underTest<T extends { dispose?(): MaybePromise<void> }>(
+  make: () => MaybePromise<T>,
+): () => Promise<T> {
+  let current: T | undefined;
+  afterEach(async () => {
+    await current?.dispose?.();
+    current = undefined;
+  });
+  return async () => {
+    current = await make();
+    return current;
+  };
+}
 
 export interface ClockUnderTest {
   clock: Clock;
@@ -19,15 +37,7 @@ export interface ClockUnderTest {
 /** Clock: one run per schedule, never early, cancel idempotent, equal delays in order, never synchronous. */
 export function describeClockCompliance(name: string, make: () => MaybePromise<ClockUnderTest>): void {
   describe(`Clock compliance: ${name}`, () => {
-    let current: ClockUnderTest | undefined;
-    const open = async () => {
-      current = await make();
-      return current;
-    };
-    afterEach(async () => {
-      await current?.dispose?.();
-      current = undefined;
-    });
+    const open = underTest(make);
 
     it('runs a timer once, not before its delay, and time never goes back', async () => {
       const { clock, advance } = await open();
@@ -139,15 +149,7 @@ const OTHER_TABLE = 100;
  */
 export function describeRoutesCompliance(name: string, make: () => MaybePromise<RoutesUnderTest>): void {
   describe(`RoutesPort compliance: ${name}`, () => {
-    let current: RoutesUnderTest | undefined;
-    const open = async () => {
-      current = await make();
-      return current;
-    };
-    afterEach(async () => {
-      await current?.dispose?.();
-      current = undefined;
-    });
+    const open = underTest(make);
     const sorted = (routes: Route[]) =>
       [...routes].sort((a, b) =>
         `${a.table ?? ''} ${a.prefix} ${a.metric}` < `${b.table ?? ''} ${b.prefix} ${b.metric}` ? -1 : 1,

@@ -3,7 +3,8 @@
  * every implementation passes (the twin here, the state-directory adapter in apps/bmx7d).
  */
 import type { FilesPort } from '@bmx7/core';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { type MaybePromise, underTest } from './compliance.js';
 
 export interface MemoryFiles extends FilesPort {
   /** The files by path (`<plugin>/<name>`), with the mode each was written with. */
@@ -25,8 +26,6 @@ export function createMemoryFiles(): MemoryFiles {
   };
 }
 
-type MaybePromise<T> = T | Promise<T>;
-
 export interface FilesUnderTest {
   files: FilesPort;
   /** The file's permission bits as the implementation keeps them. */
@@ -37,15 +36,7 @@ export interface FilesUnderTest {
 /** Files: read what was written (a copy), replace whole, remove idempotently, mode 0600, plugins apart. */
 export function describeFilesCompliance(name: string, make: () => MaybePromise<FilesUnderTest>): void {
   describe(`Files compliance: ${name}`, () => {
-    let current: FilesUnderTest | undefined;
-    const open = async () => {
-      current = await make();
-      return current;
-    };
-    afterEach(async () => {
-      await current?.dispose?.();
-      current = undefined;
-    });
+    const open = underTest(make);
     const bytes = (...v: number[]) => Uint8Array.from(v);
 
     it('reads back what was written, as a copy; a missing file reads undefined', async () => {
