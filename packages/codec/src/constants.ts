@@ -84,6 +84,8 @@ export const TLV_TYPE = {
   TUN6IN6_NET: 23,
   /** bmx7d extension in a free type (§4.13 "WIREGUARD"); the reference relays and ignores it. */
   WIREGUARD: 24,
+  /** bmx7d extension, docs/protocol.md §4.13 "CRYPT_TUN"; the reference relays and ignores it. */
+  CRYPT_TUN: 25,
   TOPOLOGY: 27,
   INFO: 28,
   SMS: 29,
@@ -113,7 +115,8 @@ export type KnownTlvType =
   | 29;
 /**
  * TLV types without a handler in the reference (kept as raw bytes; 4, 12, 24-26, 30 are free for
- * extensions). 24 is bmx7d's WIREGUARD: it decodes as such when valid, and stays raw otherwise.
+ * extensions). 24 is bmx7d's WIREGUARD and 25 its CRYPT_TUN: each decodes as such when valid, and
+ * stays raw otherwise.
  */
 export type UnknownTlvType = 4 | 7 | 8 | 11 | 12 | 16 | 24 | 25 | 26 | 30 | 31;
 
@@ -184,6 +187,10 @@ export const MSG_SIZE = {
   TOPOLOGY_HEADER: 2,
   /** WIREGUARD version 1: version, flags, listen port u16, X25519 public key 32 (§4.13). */
   WIREGUARD: 36,
+  /** CRYPT_TUN header: version u8, flags u8 (§4.13). */
+  CRYPT_TUN_HEADER: 2,
+  /** A CRYPT_TUN entry: crypt u8, flags u8, family u8, prefix length u8, address 16 (§4.13). */
+  CRYPT_TUN_ENTRY: 20,
   INFO_HEADER: 20,
   SMS_HEADER: 20,
   SMS_NAME: 16,
@@ -194,6 +201,13 @@ export const WIREGUARD_VERSION = 1;
 export const WIREGUARD_FLAG = {
   /** Reserved: the node will announce a post-quantum KEM key. */
   PQ_KEM: 0x01,
+} as const;
+
+/** CRYPT_TUN TLV version and entry flags (§4.13 "CRYPT_TUN"). */
+export const CRYPT_TUN_VERSION = 1;
+export const CRYPT_TUN_FLAG = {
+  /** The entry's network is one of the node's tunnel source networks (a tunDev network). */
+  SOURCE: 0x01,
 } as const;
 
 /** RSA key types (crypt.h CRYPT_RSA*_TYPE); only 4-8 are usable by the reference. */

@@ -1,10 +1,10 @@
 /**
  * Description TLVs of the reference's plugins and of bmx7d's extensions (docs/protocol.md §4.8,
  * §4.13, §4.14): the tunnel plugin's TUN6 … TUN6IN6_NET, the topology and sms plugins' TOPOLOGY and
- * SMS, and bmx7d's WIREGUARD. The core's TLVs and the table of every codec are in tlv.ts.
+ * SMS, and bmx7d's WIREGUARD and CRYPT_TUN. The core's TLVs and the table of every codec are in tlv.ts.
  */
 import { fromLatin1, latin1, put16, put32, take, u16, u32 } from './bytes.js';
-import { MSG_SIZE, SHA_LEN, TLV_TYPE, WIREGUARD_VERSION } from './constants.js';
+import { CRYPT_TUN_VERSION, MSG_SIZE, SHA_LEN, TLV_TYPE, WIREGUARD_VERSION } from './constants.js';
 import { ensure, fail, ok } from './result.js';
 import { addrList, byte, fixedBytes, listCodec, type TlvCodec } from './tlv-codec.js';
 
@@ -112,6 +112,34 @@ export interface WireguardTlv {
   readonly publicKey: Uint8Array;
   /** Bytes after the version-1 fields (fields of a later version), kept for relaying. */
   readonly extra: Uint8Array;
+}
+
+/** One tunnel network of a CRYPT_TUN TLV and the tunnel kinds the node accepts for it. */
+export interface CryptTunEntry {
+  /** 0 = plain tunnels only, 1 = plain and encrypted, 2 = encrypted only. */
+  readonly crypt: 0 | 1 | 2;
+  /** Entry bits (CRYPT_TUN_FLAG): SOURCE marks a tunnel source network; other bits are ignored. */
+  readonly flags: number;
+  readonly family: 4 | 6;
+  /** At most 32 (family 4) or 128 (family 6). */
+  readonly prefixLen: number;
+  /** 4 bytes for family 4 (zero padded to 16 on the wire), 16 for family 6. */
+  readonly address: Uint8Array;
+}
+
+/**
+ * CRYPT_TUN (25, bmx7d extension, §4.13): per tunnel network the node announces (its tunIn and
+ * tunDev networks), which tunnel kinds it accepts. A 2-byte header, then 20-byte entries; the body
+ * is exactly 2 + 20·n bytes. A later layout takes a new version number: the decoder accepts any
+ * version ≥ 1 but reads only the version-1 layout, and refuses a body of any other length.
+ */
+export interface CryptTunTlv {
+  readonly type: typeof TLV_TYPE.CRYPT_TUN;
+  /** 1 or higher (0 is refused). */
+  readonly version: number;
+  /** Reserved (0); unknown bits are ignored on receive. */
+  readonly flags: number;
+  readonly entries: readonly CryptTunEntry[];
 }
 
 const ingressCodec = (name: string, alen: number) =>
@@ -302,6 +330,57 @@ const wireguardCodec: TlvCodec<WireguardTlv> = {
   },
 };
 
+const cryptTunCodec: TlvCodec<CryptTunTlv> = {
+  name: 'CRYPT_TUN',
+  bounds: { header: MSG_SIZE.CRYPT_TUN_HEADER, minMsg: MSG_SIZE.CRYPT_TUN_ENTRY, fixed: true },
+  extension: true,
+  decode(_t, b) {
+    const H = MSG_SIZE.CRYPT_TUN_HEADER;
+    const E = MSG_SIZE.CRYPT_TUN_ENTRY;
+    if (b.length < H || (b.length - H) % E)
+      return fail('ERR_LENGTH', `CRYPT_TUN: ${b.length} bytes is not ${H} + ${E}·n`);
+    if (b[0]! < CRYPT_TUN_VERSION) return fail('ERR_VALUE', `CRYPT_TUN: version ${b[0]}`);
+    const entries: CryptTunEntry[] = [];
+    for (let o = H; o < b.length; o += E) {
+      const crypt = b[o]!;
+      const family = b[o + 2]!;
+      const prefixLen = b[o + 3]!;
+      if (crypt > 2) return fail('ERR_VALUE', `CRYPT_TUN entry at ${o}: crypt ${crypt}`);
+      if (family !== 4 && family !== 6) return fail('ERR_VALUE', `CRYPT_TUN entry at ${o}: family ${family}`);
+      if (prefixLen > (family === 4 ? 32 : 128))
+        return fail('ERR_VALUE', `CRYPT_TUN entry at ${o}: prefix length ${prefixLen} for IPv${family}`);
+      if (family === 4 && b.subarray(o + 8, o + E).some((x) => x !== 0))
+        return fail('ERR_VALUE', `CRYPT_TUN entry at ${o}: IPv4 address padding not zero`);
+      entries.push({
+        crypt: crypt as CryptTunEntry['crypt'],
+        flags: b[o + 1]!,
+        family,
+        prefixLen,
+        address: take(b, o + 4, family === 4 ? 4 : 16),
+      });
+    }
+    return ok({ type: TLV_TYPE.CRYPT_TUN, version: b[0]!, flags: b[1]!, entries });
+  },
+  encode(v) {
+    const H = MSG_SIZE.CRYPT_TUN_HEADER;
+    const E = MSG_SIZE.CRYPT_TUN_ENTRY;
+    const b = new Uint8Array(H + v.entries.length * E);
+    ensure(v.version >= CRYPT_TUN_VERSION, 'CRYPT_TUN version 0');
+    b[0] = byte(v.version, 'CRYPT_TUN version');
+    b[1] = byte(v.flags, 'CRYPT_TUN flags');
+    v.entries.forEach((e, i) => {
+      const o = H + i * E;
+      ensure(e.family === 4 || e.family === 6, `CRYPT_TUN family ${e.family}`);
+      b[o] = byte(e.crypt, 'CRYPT_TUN crypt', 2);
+      b[o + 1] = byte(e.flags, 'CRYPT_TUN entry flags');
+      b[o + 2] = e.family;
+      b[o + 3] = byte(e.prefixLen, 'CRYPT_TUN prefixLen', e.family === 4 ? 32 : 128);
+      b.set(fixedBytes(e.address, e.family === 4 ? 4 : 16, `CRYPT_TUN IPv${e.family} address`), o + 4);
+    });
+    return b;
+  },
+};
+
 /** The plugins' and extensions' TLV types → codec (joined into TLV_CODECS). */
 export const PLUGIN_TLV_CODECS: Readonly<Partial<Record<number, TlvCodec>>> = {
   [TLV_TYPE.TUN6]: addrList<Tun6Tlv>('TUN6', 'endpoints') as TlvCodec,
@@ -314,4 +393,5 @@ export const PLUGIN_TLV_CODECS: Readonly<Partial<Record<number, TlvCodec>>> = {
   [TLV_TYPE.TOPOLOGY]: topologyCodec as TlvCodec,
   [TLV_TYPE.SMS]: smsCodec as TlvCodec,
   [TLV_TYPE.WIREGUARD]: wireguardCodec as TlvCodec,
+  [TLV_TYPE.CRYPT_TUN]: cryptTunCodec as TlvCodec,
 };

@@ -20,6 +20,7 @@ import {
 import { CodecError, ensure, fail, ok, type Result } from './result.js';
 import { addrList, byte, fixedBytes, listCodec, type TlvCodec } from './tlv-codec.js';
 import {
+  type CryptTunTlv,
   PLUGIN_TLV_CODECS,
   type SmsTlv,
   type TopologyTlv,
@@ -191,6 +192,7 @@ export type TlvValue =
   | InfoTlv
   | SmsTlv
   | WireguardTlv
+  | CryptTunTlv
   | UnknownTlv;
 
 function keyCodec<T extends PubkeyTlv | DscSignatureTlv | DhmLinkKeyTlv>(

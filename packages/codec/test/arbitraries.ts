@@ -32,8 +32,26 @@ const latin1 = (min: number, max: number) =>
 const rsaType = fc.integer({ min: 1, max: 8 });
 const rsaKey = rsaType.chain((t) => bytes(RSA_KEY_LEN[t]!).map((k) => ({ keyType: t, key: k })));
 
-/** 24 is left out: its raw bodies may decode as WIREGUARD (bmx7d extension). */
-export const unknownTlvType = fc.constantFrom(4, 7, 8, 11, 12, 16, 25, 26, 30, 31);
+/** 24 and 25 are left out: their raw bodies may decode as WIREGUARD or CRYPT_TUN (bmx7d extensions). */
+export const unknownTlvType = fc.constantFrom(4, 7, 8, 11, 12, 16, 26, 30, 31);
+
+/** A CRYPT_TUN entry (§4.13): IPv4 or IPv6, any valid crypt and prefix length. */
+export const cryptTunEntry = fc.oneof(
+  fc.record({
+    crypt: fc.constantFrom(0 as const, 1 as const, 2 as const),
+    flags: u8,
+    family: fc.constant(4 as const),
+    prefixLen: fc.integer({ min: 0, max: 32 }),
+    address: ip4,
+  }),
+  fc.record({
+    crypt: fc.constantFrom(0 as const, 1 as const, 2 as const),
+    flags: u8,
+    family: fc.constant(6 as const),
+    prefixLen: fc.integer({ min: 0, max: 128 }),
+    address: ip6,
+  }),
+);
 
 /** A TLV body value of every known type and of unknown types. */
 export const tlvValue: fc.Arbitrary<TlvValue> = fc.oneof(
@@ -199,6 +217,13 @@ export const tlvValue: fc.Arbitrary<TlvValue> = fc.oneof(
       extra: someBytes(0, 8),
     })
     .map((v) => ({ type: TLV_TYPE.WIREGUARD, ...v })),
+  fc
+    .record({
+      version: fc.integer({ min: 1, max: 255 }),
+      flags: u8,
+      entries: fc.array(cryptTunEntry, { maxLength: 4 }),
+    })
+    .map((v) => ({ type: TLV_TYPE.CRYPT_TUN, ...v })),
   fc.tuple(unknownTlvType, someBytes(1, 40)).map(([type, raw]) => ({ type, unknown: true as const, raw })),
 ) as fc.Arbitrary<TlvValue>;
 
