@@ -33,10 +33,10 @@ import type { EngineComponents, EngineHandle, InterfaceInfo, RulesPort } from '.
 import { receive } from './receive.js';
 import { armRound, descUpdate } from './rounds.js';
 import { RuleExport } from './routes.js';
-import { createState, type EngineCounters, type EngineState, STATE_NAMES } from './state.js';
+import { createState, type EngineCounters, type EngineState, emit, STATE_NAMES } from './state.js';
 import { indexSupports, keepType } from './store.js';
 import { nodes, show, view } from './tables.js';
-import { applyTrust, trustOn } from './trust.js';
+import { applyTrust, trustLevels, trustOn } from './trust.js';
 
 /** Everything an engine offers beyond the host interface. */
 export interface Engine extends EngineHandle {
@@ -139,6 +139,7 @@ function setInterfaces(s: EngineState, list: InterfaceInfo[]): void {
 function reconfigure(s: EngineState, next: Partial<Omit<EngineInit, 'nodeKey'>>): void {
   const before = s.cfg;
   const lists = publishedTrust(s);
+  const levels = trustLevels(s);
   const { metric, trustedNodes, ...rest } = before;
   s.cfg = resolveConfig({ ...rest, metric, ...(trustedNodes ? { trustedNodes } : {}), ...next });
   s.credits = creditMatrix(s.cfg.credits);
@@ -155,6 +156,8 @@ function reconfigure(s: EngineState, next: Partial<Omit<EngineInit, 'nodeKey'>>)
     lists !== publishedTrust(s) ||
     JSON.stringify(before.metric, bigints) !== JSON.stringify(s.cfg.metric, bigints);
   if (described) descUpdate(s);
+  // plugins that act on trust (docs/protocol.md §4.11) learn of a changed own list once applied
+  if (levels !== trustLevels(s)) emit(s, { type: 'trust-changed' });
 }
 
 /** What the own TRUSTS and SUPPORTS publish (a renamed trust file alone changes nothing). */

@@ -204,7 +204,9 @@ describe('plugin host', () => {
     net.m.run(20_000);
     const aId = net.a.engine.nodeId;
     const forA = (type: EngineEvent['type']) =>
-      pc.events.filter((e) => e.type === type && ('node' in e ? e.node.id === aId : e.id === aId));
+      pc.events.filter(
+        (e) => e.type === type && ('node' in e ? e.node.id === aId : 'id' in e && e.id === aId),
+      );
     expect(forA('node-appeared')).toHaveLength(1);
     expect(forA('path-changed').length).toBeGreaterThan(0);
     const first = forA('path-changed')[0] as Extract<EngineEvent, { type: 'path-changed' }>;

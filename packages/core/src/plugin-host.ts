@@ -20,6 +20,7 @@ import type {
 } from './plugin.js';
 import type { RuleExport } from './routes.js';
 import type { EngineState } from './state.js';
+import { trustOf } from './trust.js';
 
 /** Stable codes of plugin registration errors. */
 export type PluginErrorCode =
@@ -173,6 +174,7 @@ export function attachPlugin(s: EngineState, plugin: EnginePlugin, services: Hos
     self: () => ({ id: s.hex, shortId: shortId(s.id), name: s.cfg.hostname, primaryIp: s.primaryText }),
     node: (id) => services.view(id.toLowerCase()),
     nodes: () => services.nodes(),
+    trust: (nodeId) => trustOf(s, nodeId.toLowerCase()),
     tlv(nodeId, type) {
       return s.keys.get(nodeId.toLowerCase())?.current?.kept?.get(type);
     },

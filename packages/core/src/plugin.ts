@@ -56,7 +56,14 @@ export type EngineEvent =
   | { type: 'route-changed'; node: NodeView }
   /** The path metric, the hop count or the next hop changed. */
   | { type: 'path-changed'; node: NodeView; previous: PathView }
-  | { type: 'node-gone'; id: string };
+  | { type: 'node-gone'; id: string }
+  /**
+   * A reconfigure changed the own trust list (docs/protocol.md §4.11, the trusted-nodes directory):
+   * trust was switched on or off, or some node's trust or support level changed, so that
+   * `PluginHost.trust()` may answer differently. A renamed trust file alone is no change; the event is
+   * not sent when the engine is created.
+   */
+  | { type: 'trust-changed' };
 
 /** A show table: rows of column → value, like the reference's `show=<table>`. */
 export type ShowRows = Array<Record<string, string | number>>;
@@ -150,7 +157,15 @@ export interface PluginHost {
   tlv(nodeId: string, type: number): Uint8Array | undefined;
   /** Every node's current body of a registered TLV type, by node id. */
   tlvs(type: number): Map<string, Uint8Array>;
-  /** Subscribes to node and path events; returns an unsubscribe function. */
+  /**
+   * This node's trust in another node (id in hex, any case), from the own trust list that
+   * docs/protocol.md §4.11 describes (the trusted-nodes directory; friends at level 2 or more):
+   * undefined while trust is not configured (no trustedNodesDir), else the node's levels in the list
+   * (each 0, 2 or 3), `{ trust: 0, support: 0 }` for a node the list does not hold, and
+   * `{ trust: 2, support: 2 }` for the node itself. A `trust-changed` event follows every change.
+   */
+  trust(nodeId: string): { trust: number; support: number } | undefined;
+  /** Subscribes to node, path and trust events; returns an unsubscribe function. */
   on(listener: (event: EngineEvent) => void): () => void;
   /** A show table (`show=<name>`); an empty one prints empty. */
   registerTable(name: string, rows: () => ShowRows): void;

@@ -51,6 +51,30 @@ export function applyTrust(s: EngineState): void {
   }
 }
 
+/**
+ * This node's trust and support levels for a node (hex id, lower case): undefined while trust is
+ * not configured, else the entry's levels, or 0/0 for a node the list does not hold
+ * (docs/protocol.md §4.11).
+ */
+export function trustOf(s: EngineState, h: string): { trust: number; support: number } | undefined {
+  if (!trustOn(s)) return undefined;
+  const e = s.trusted.get(h);
+  return { trust: e?.trust ?? 0, support: e?.support ?? 0 };
+}
+
+/**
+ * What `trustOf` answers, as one comparable text: '' while trust is off, else the id, trust and
+ * support of every entry above 0/0 in id order (an entry at 0/0 answers as an absent one, and file
+ * names are left out: a renamed file alone changes nothing).
+ */
+export function trustLevels(s: EngineState): string {
+  if (!trustOn(s)) return '';
+  const rows: Array<[string, number, number]> = [];
+  for (const [id, e] of s.trusted) if (e.trust || e.support) rows.push([id, e.trust, e.support]);
+  rows.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return JSON.stringify(rows);
+}
+
 /** My support level for a node (0 without trust or without an entry). */
 export function supportLevel(s: EngineState, h: string): number {
   return s.trusted.get(h)?.support ?? 0;
