@@ -22,6 +22,7 @@ import {
   watchRtnl,
 } from '@bmx7/netlink';
 import type { TunComponents } from '@bmx7/plugin-tun';
+import type { WgPlugin } from '@bmx7/plugin-wg';
 import { createLinuxClock } from './clock.js';
 import { createDaemonBackend } from './control-backend.js';
 import { type ControlServer, startControlServer } from './control-server.js';
@@ -31,9 +32,16 @@ import { hasAddress, infoKey, interfaceInfo, readKernelView } from './linux/inte
 import { openJournal } from './linux/journal.js';
 import { createKernel, undoEntry } from './linux/kernel.js';
 import { chooseTunnelBackend, createTunnelSystem } from './linux/tunnels.js';
+import { createDaemonWgctrl, removeStaleSocket } from './linux/wireguard.js';
 import { createDaemonLogger, type DaemonLogger } from './log.js';
 import { absentOptionTable, type DaemonSettings, type StartArgs, settingsOf, stateFrom } from './options.js';
-import { checkPluginSettings, configurePlugins, type DaemonPlugin, type DaemonServices } from './plugins.js';
+import {
+  checkPluginSettings,
+  configurePlugins,
+  type DaemonPlugin,
+  type DaemonPluginInstance,
+  type DaemonServices,
+} from './plugins.js';
 import { PACKAGE_DIR, readRevision } from './revision.js';
 import { DaemonError, lockRuntimeDir } from './runtime-dir.js';
 import type { HostFacts } from './tables.js';
@@ -92,7 +100,11 @@ export async function startDaemon(
     const journal = openJournal(rd.journalPath);
     if (journal.leftovers.length > 0) {
       logger.log(0, 'removing leftovers of the last run', { entries: journal.leftovers.length });
-      for (const e of [...journal.leftovers].reverse()) undoEntry(netlink, e, logger);
+      for (const e of [...journal.leftovers].reverse()) {
+        undoEntry(netlink, e, logger);
+        // a wireguard-go of the last run: its socket goes too (it ends wireguard-go if still running)
+        if (e.kind === 'link') removeStaleSocket(e.name);
+      }
       journal.remove(() => true);
     }
     let view = readKernelView(netlink);
@@ -185,7 +197,23 @@ export async function startDaemon(
     const eng = engine;
     // the tunnel data plane, made when the tun plugin first needs it
     let tun: TunComponents | undefined;
+    const made = new Map<string, DaemonPluginInstance>();
+    const onDevice = (name: string) => {
+      view = readKernelView(netlink);
+      kernel.resync(name);
+    };
     const services: DaemonServices = {
+      plugin: (name) => made.get(name),
+      wgctrl: () =>
+        createDaemonWgctrl({
+          state,
+          journal,
+          logger,
+          onDevice,
+          onRestart: async (name) => {
+            await (made.get('wg') as WgPlugin | undefined)?.restarted(name);
+          },
+        }),
       tun() {
         tun ??= createTunnelSystem({
           nl: netlink,
@@ -193,15 +221,16 @@ export async function startDaemon(
           logger,
           kernel,
           backend: chooseTunnelBackend(state, logger),
-          onDevice(name) {
-            view = readKernelView(netlink);
-            kernel.resync(name);
-          },
+          onDevice,
         });
         return tun;
       },
     };
-    const instances = plugins.map((p) => p.create(services));
+    const instances = plugins.map((p) => {
+      const i = p.create(services);
+      made.set(p.name, i);
+      return i;
+    });
     for (const p of instances) {
       try {
         eng.use(p);
@@ -221,6 +250,7 @@ export async function startDaemon(
     // (a path's metric changes often: only at level 4)
     eng.on((e) => {
       if (e.type === 'node-gone') logger.log(3, 'node gone', { id: e.id.slice(0, 8).toUpperCase() });
+      else if (e.type === 'trust-changed') logger.log(3, 'trust changed');
       else if (e.type === 'path-changed')
         logger.log(4, 'path changed', { name: e.node.name, metric: e.node.metric, hops: e.node.hops });
       else

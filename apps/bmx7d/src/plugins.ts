@@ -7,7 +7,11 @@
  */
 import { type ChildOptionSpec, type ConfigState, OptionError, type OptionSpec } from '@bmx7/control';
 import type { Engine, EnginePlugin, PluginOption, PluginSettings } from '@bmx7/core';
+import { CRYPT_TUN_OPTIONS, type CryptTunPlugin, createCryptTunPlugin } from '@bmx7/plugin-crypt-tun';
 import { checkTunSettings, createTunPlugin, TUN_PLUGIN_OPTIONS, type TunComponents } from '@bmx7/plugin-tun';
+import { createWgPlugin, WG_PLUGIN_OPTIONS, type WgPlugin } from '@bmx7/plugin-wg';
+import type { Wgctrl } from '@bmx7/wgctrl';
+import { WG_BACKEND_OPTION } from './linux/wireguard.js';
 
 /** What the daemon knows of a plugin before it runs one: its name, its options and their check. */
 export type PluginDeclaration = Pick<EnginePlugin, 'name' | 'options' | 'check'>;
@@ -19,6 +23,10 @@ export type DaemonPluginInstance = EnginePlugin & { close?(): Promise<void> };
 export interface DaemonServices {
   /** The tunnel data plane and the system port (the backend chosen by `tunBackend`). */
   tun(): TunComponents;
+  /** The WireGuard control `wgBackend` chooses; undefined without WireGuard. */
+  wgctrl(): Wgctrl | undefined;
+  /** A plugin made before this one (built-in plugins are made in BUILTIN_PLUGINS order). */
+  plugin(name: string): DaemonPluginInstance | undefined;
 }
 
 /** A plugin bmx7d has: its declaration and how to make one. */
@@ -35,16 +43,51 @@ export const TUN_BACKEND_OPTION: PluginOption = {
   help: "tunnel data plane: the kernel's ip6tnl, its userspace twin (a TUN device and raw sockets), or auto (the kernel's when the kernel has it)",
 };
 
+/**
+ * The wg plugin: the node's WireGuard key in its description (docs/protocol.md §4.13) and the
+ * WireGuard devices crypt-tun asks for.
+ */
+export const WG_PLUGIN: DaemonPlugin = {
+  name: 'wg',
+  options: [...WG_PLUGIN_OPTIONS, WG_BACKEND_OPTION],
+  check: (next) => createWgPlugin()({}).check?.(next),
+  create: (services) =>
+    createWgPlugin()({
+      wgctrl: () => services.wgctrl(),
+      system: {
+        addAddress: (dev, prefix) => services.tun().system.addAddress(dev, prefix),
+        removeAddress: (dev, prefix) => services.tun().system.removeAddress(dev, prefix),
+      },
+    }),
+};
+
+/** crypt-tun: the tun plugin's tunnels in WireGuard, per node (cryptTun) and per network (/crypt). */
+export const CRYPT_TUN_PLUGIN: DaemonPlugin = {
+  name: 'crypt-tun',
+  options: CRYPT_TUN_OPTIONS,
+  check: (next) => createCryptTunPlugin()({ wg: createWgPlugin()({}) }).check?.(next),
+  create: (services) => {
+    const wg = services.plugin('wg') as WgPlugin | undefined;
+    if (!wg) throw new Error('crypt-tun needs the wg plugin');
+    return createCryptTunPlugin()({ wg });
+  },
+};
+
 /** The tun plugin: the reference's tunDev, tunIn and tunOut (docs/protocol.md §4.14). */
 export const TUN_PLUGIN: DaemonPlugin = {
   name: 'tun',
   options: [...TUN_PLUGIN_OPTIONS, TUN_BACKEND_OPTION],
-  check: (next) => checkTunSettings(next),
-  create: (services) => createTunPlugin()(services.tun()),
+  check: (next) => checkTunSettings(next, {}, { crypt: true }),
+  create: (services) => {
+    const crypt = services.plugin('crypt-tun') as CryptTunPlugin | undefined;
+    const tun = createTunPlugin()({ ...services.tun(), ...(crypt ? { crypt: crypt.hook } : {}) });
+    crypt?.bindTun(tun);
+    return tun;
+  },
 };
 
-/** The plugins built into bmx7d, attached at every start. */
-export const BUILTIN_PLUGINS: readonly DaemonPlugin[] = [TUN_PLUGIN];
+/** The plugins built into bmx7d, attached at every start, in the order they are made and started. */
+export const BUILTIN_PLUGINS: readonly DaemonPlugin[] = [WG_PLUGIN, CRYPT_TUN_PLUGIN, TUN_PLUGIN];
 
 /** A plugin option as the daemon's option table holds it (order class 9, in config files, in help). */
 export function optionSpecOf(plugin: string, o: PluginOption): OptionSpec {

@@ -124,7 +124,16 @@ export function tableResult(engine: Engine, table: string, host: HostFacts): Tab
   const def = REFERENCE_TABLES.get(table);
   const rows = tableRows(engine, table, host);
   if (rows === undefined) return undefined;
-  if (def) return { table, title: def.title, columns: def.columns, rows };
+  if (def) {
+    // bmx7d's own columns (e.g. crypt-tun's `crypt` in tunnels) follow the reference's
+    const known = new Set(def.columns.map((c) => c.name));
+    const extra = [...new Set(rows.flatMap((r) => Object.keys(r)))].filter((n) => !known.has(n));
+    const columns = [
+      ...def.columns,
+      ...extra.map((name) => ({ name, relevance: 2 as const, kind: 'text' as const })),
+    ];
+    return { table, title: def.title, columns, rows };
+  }
   // a plugin's table: columns from its rows
   const names = [...new Set(rows.flatMap((r) => Object.keys(r)))];
   return {

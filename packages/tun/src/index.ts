@@ -35,6 +35,7 @@ export { bandwidthFm8, tunnelContributions, tunnelEndpoint } from './description
 export type { Family, Prefix } from './net.js';
 export { parsePrefix, prefixToString } from './net.js';
 export type {
+  CryptLevel,
   DevAddress,
   ParseTunOptions,
   TunConfig,
@@ -52,7 +53,14 @@ export {
   TUN_PLUGIN_OPTIONS,
   TunConfigError,
 } from './options.js';
-export type { TunComponents, TunPlugin, TunPluginInit, TunSystemPort } from './plugin.js';
+export type {
+  TunComponents,
+  TunCryptHook,
+  TunnelCarrier,
+  TunPlugin,
+  TunPluginInit,
+  TunSystemPort,
+} from './plugin.js';
 export { checkTunSettings, createTunPlugin } from './plugin.js';
 export type {
   ActiveTunnel,

@@ -38,7 +38,8 @@ describe('TUN_PLUGIN_OPTIONS (docs/protocol.md §5.4, tun.c)', () => {
       'src6PrefixMin',
       'advProto',
     ]);
-    expect(childrenOf('tunIn')).toEqual(['network', 'bandwidth', 'tunDev', 'advProto']);
+    // the reference's, then bmx7d's crypt-tun extension
+    expect(childrenOf('tunIn')).toEqual(['network', 'bandwidth', 'tunDev', 'advProto', 'crypt']);
     expect(childrenOf('tunOut')).toEqual([
       'network',
       'srcNet',
@@ -58,6 +59,7 @@ describe('TUN_PLUGIN_OPTIONS (docs/protocol.md §5.4, tun.c)', () => {
       'tableRule',
       'exportOnly',
       'exportDistance',
+      'crypt',
     ]);
   });
 

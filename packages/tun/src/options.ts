@@ -174,6 +174,11 @@ export const TUN_PLUGIN_OPTIONS: readonly PluginOption[] = [
         default: 0,
         help: 'route protocol type announced with the network',
       },
+      {
+        name: 'crypt',
+        type: int(0, 2),
+        help: 'with crypt-tun: 0 plain tunnels only, 1 plain and WireGuard, 2 WireGuard only',
+      },
     ],
   },
   {
@@ -268,6 +273,11 @@ export const TUN_PLUGIN_OPTIONS: readonly PluginOption[] = [
         default: EXPORT_DISTANCE_NONE,
         help: 'export distance of the routes (256: no export)',
       },
+      {
+        name: 'crypt',
+        type: int(0, 2),
+        help: 'with crypt-tun, instead of cryptTun: 0 plain, 1 WireGuard where the gateway offers it, 2 WireGuard only',
+      },
     ],
   },
 ];
@@ -306,7 +316,12 @@ export interface TunInConfig {
   /** The announcing device's interface name; absent: the first tunDev. */
   readonly tunDev?: string;
   readonly advProto: number;
+  /** `/crypt` (crypt-tun): 0 plain only, 1 plain and WireGuard, 2 WireGuard only; absent: not set. */
+  readonly crypt?: CryptLevel;
 }
+
+/** A crypt-tun level: 0 plain, 1 WireGuard where possible, 2 WireGuard only. */
+export type CryptLevel = 0 | 1 | 2;
 
 export interface TunOutConfig {
   readonly name: string;
@@ -333,6 +348,8 @@ export interface TunOutConfig {
   readonly table: number;
   readonly exportOnly: boolean;
   readonly exportDistance: number;
+  /** `/crypt` (crypt-tun): overrides the node's cryptTun for this search; absent: not set. */
+  readonly crypt?: CryptLevel;
 }
 
 export interface TunConfig {
@@ -573,6 +590,7 @@ function parseTunIn(prefix: string, name: string, children: Children): TunInConf
       );
     out.tunDev = dev;
   }
+  if (r.has('crypt')) out.crypt = r.int('crypt') as CryptLevel;
   return out;
 }
 
@@ -627,6 +645,7 @@ function parseTunOut(name: string, children: Children, options: ParseTunOptions)
     exportDistance: r.int('exportDistance'),
   };
   if (srcNet) out.srcNet = srcNet;
+  if (r.has('crypt')) out.crypt = r.int('crypt') as CryptLevel;
   const gwName = r.str('gwName');
   if (gwName !== undefined && gwName !== '') {
     if (gwName.length > MAX_HOSTNAME_LEN || !validName(gwName))

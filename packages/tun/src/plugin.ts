@@ -27,6 +27,7 @@ import {
   TUN_PLUGIN_OPTIONS,
   type TunConfig,
   TunConfigError,
+  type TunOutConfig,
 } from './options.js';
 import {
   type ActiveTunnel,
@@ -51,6 +52,25 @@ export interface TunComponents {
   /** The data plane: kernel ip6tnl or its userspace twin (the daemon chooses), memory in simulations. */
   readonly tunnels: TunnelBackend;
   readonly system: TunSystemPort;
+  /** crypt-tun: which gateways a search may use, and which tunnels go into WireGuard instead. */
+  readonly crypt?: TunCryptHook;
+}
+
+/** How a selected tunnel is carried: the plugin's own ip6tnl, or a device crypt-tun made. */
+export type TunnelCarrier = { readonly kind: 'plain' } | { readonly kind: 'encrypted'; readonly dev: string };
+
+/**
+ * The hook crypt-tun (@bmx7/plugin-crypt-tun) plugs into the selection and the data plane: the
+ * selection stays this plugin's, constrained by `admit`; `carry` gets every winner of a selection
+ * and makes what the encrypted ones need before their routes are set.
+ */
+export interface TunCryptHook {
+  /** Whether the search may use the gateway's network (false: it is left out of the selection). */
+  admit(search: TunOutConfig, gateway: GatewayAnnouncement, net: AnnouncedNet): boolean;
+  /** How each winner is carried; a winner left out of the map gets no route (not ready yet). */
+  carry(winners: readonly Candidate[]): Promise<ReadonlyMap<Candidate, TunnelCarrier>>;
+  /** The plugin's configuration, at attach and after every accepted change of its options. */
+  configured?(config: TunConfig): void;
 }
 
 export interface TunPluginInit {
@@ -69,6 +89,8 @@ export interface TunPlugin extends EnginePlugin {
   settled(): Promise<void>;
   /** The current selection (the `tunnels` table and `explain` read it). */
   selection(): SelectionResult | undefined;
+  /** Selects again soon (crypt-tun calls it when what its hook decides on changed). */
+  reselect(): void;
 }
 
 /** The description TLVs the plugin owns (TUN6 … TUN6IN6_NET). */
@@ -153,8 +175,15 @@ function gatewayOf(
   };
 }
 
-/** Why the settings of the tun options are refused, naming the option; undefined when they are fine. */
-export function checkTunSettings(next: PluginSettings, init: TunPluginInit = {}): string | undefined {
+/**
+ * Why the settings of the tun options are refused, naming the option; undefined when they are fine.
+ * `/crypt` needs crypt-tun (`crypt: true`: the caller runs the plugin with a crypt hook).
+ */
+export function checkTunSettings(
+  next: PluginSettings,
+  init: TunPluginInit = {},
+  opts: { crypt?: boolean } = {},
+): string | undefined {
   let config: TunConfig;
   try {
     config = parseTunSettings(next, {
@@ -163,6 +192,11 @@ export function checkTunSettings(next: PluginSettings, init: TunPluginInit = {})
     });
   } catch (e) {
     return e instanceof TunConfigError ? e.message : String(e);
+  }
+  if (!opts.crypt) {
+    const t = [...config.tunIns, ...config.tunOuts].find((x) => x.crypt !== undefined);
+    if (t)
+      return `${config.tunIns.includes(t as never) ? 'tunIn' : 'tunOut'}=${t.name} /crypt: needs the crypt-tun plugin`;
   }
   return unsupported(config);
 }
@@ -204,6 +238,8 @@ export function createTunPlugin(init: TunPluginInit = {}): (components: TunCompo
     const devices = new Map<string, { tunnel: Tunnel; addresses: Map<string, boolean> }>();
     /** Which device carries each selected candidate (the tunnels table). */
     const deviceOfCandidate = new Map<Candidate, string>();
+    /** The selected candidates carried by WireGuard (crypt-tun). */
+    const encrypted = new Set<Candidate>();
     let active: ActiveTunnel[] = [];
     let rulesSet = false;
     let work: Promise<void> = Promise.resolve();
@@ -232,7 +268,9 @@ export function createTunPlugin(init: TunPluginInit = {}): (components: TunCompo
     };
 
     /** The devices, addresses, routes and rules the configuration and the selection want. */
-    const wanted = (): { devices: Map<string, WantedDevice>; routes: Route[]; rules: Rule[] } => {
+    const wanted = (
+      carriers: ReadonlyMap<Candidate, TunnelCarrier> | undefined,
+    ): { devices: Map<string, WantedDevice>; routes: Route[]; rules: Rule[] } => {
       const devs = new Map<string, WantedDevice>();
       const routes: Route[] = [];
       const rules = new Map<string, Rule>();
@@ -252,8 +290,32 @@ export function createTunPlugin(init: TunPluginInit = {}): (components: TunCompo
       }
       // client side: one device per selected gateway endpoint
       deviceOfCandidate.clear();
+      encrypted.clear();
       for (const s of result?.searches ?? []) {
         for (const w of s.winners) {
+          const carrier: TunnelCarrier | undefined = carriers ? carriers.get(w) : { kind: 'plain' };
+          if (!carrier) continue;
+          const family = w.route.family;
+          const inner = family === 6 ? w.tunDev.tun6Address : w.tunDev.tun4Address;
+          const rule = (): void => {
+            if (!(w.search.table === MAIN_TABLE && w.search.pref === DEFAULT_RULE_PREF)) {
+              const r: Rule = { family, priority: w.search.pref, table: w.search.table };
+              rules.set(`${family}/${r.priority}/${r.table}`, r);
+            }
+          };
+          if (carrier.kind === 'encrypted') {
+            encrypted.add(w);
+            deviceOfCandidate.set(w, carrier.dev);
+            routes.push({
+              prefix: prefixToString(w.route),
+              dev: carrier.dev,
+              metric: w.search.ipMetric,
+              table: w.search.table,
+              ...(inner ? { src: addressToString(family, inner.address.address) } : {}),
+            });
+            rule();
+            continue;
+          }
           const name = `${config.tunDevName}Out_${w.gateway.id.slice(0, 8).toUpperCase()}${w.net.tun6Id ? `_${w.net.tun6Id}` : ''}`;
           const local = config.tunRealSrc ? primary : ip6ToString(w.endpoint);
           let d = devs.get(name);
@@ -266,8 +328,6 @@ export function createTunPlugin(init: TunPluginInit = {}): (components: TunCompo
             if (!config.tunRealSrc) d.addresses.set(`${local}/128`, true);
             devs.set(name, d);
           }
-          const family = w.route.family;
-          const inner = family === 6 ? w.tunDev.tun6Address : w.tunDev.tun4Address;
           const src = inner ? hostPrefix(family, inner.address.address) : undefined;
           if (src) d.addresses.set(src, false);
           deviceOfCandidate.set(w, name);
@@ -278,10 +338,7 @@ export function createTunPlugin(init: TunPluginInit = {}): (components: TunCompo
             table: w.search.table,
             ...(inner ? { src: addressToString(family, inner.address.address) } : {}),
           });
-          if (!(w.search.table === MAIN_TABLE && w.search.pref === DEFAULT_RULE_PREF)) {
-            const rule: Rule = { family, priority: w.search.pref, table: w.search.table };
-            rules.set(`${family}/${rule.priority}/${rule.table}`, rule);
-          }
+          rule();
         }
       }
       return { devices: devs, routes, rules: [...rules.values()] };
@@ -292,13 +349,25 @@ export function createTunPlugin(init: TunPluginInit = {}): (components: TunCompo
       if (!host) return;
       const h = host;
       if (!running) return;
+      const crypt = components.crypt;
       result = selectGateways({
         searches: config.tunOuts,
         gateways: gateways(),
         tunDevs: config.tunDevs,
         active,
+        ...(crypt ? { admit: (search, gateway, net) => crypt.admit(search, gateway, net) } : {}),
       });
-      const want = wanted();
+      let carriers: ReadonlyMap<Candidate, TunnelCarrier> | undefined;
+      if (crypt) {
+        try {
+          carriers = await crypt.carry(result.searches.flatMap((s) => s.winners));
+        } catch (e) {
+          log(0, 'crypt-tun failed; no tunnel routes this round', { error: String(e) });
+          carriers = new Map();
+        }
+        if (!running) return;
+      }
+      const want = wanted(carriers);
       // the selected tunnels keep their hysteresis from now on
       active = result.searches.flatMap((s) =>
         s.winners.map((w) => ({
@@ -309,9 +378,12 @@ export function createTunPlugin(init: TunPluginInit = {}): (components: TunCompo
       );
       // devices that are not wanted any more go first (their routes with them)
       const routed = new Set(want.routes.map((r) => r.dev));
+      const isOwn = (dev: string | undefined) => dev !== undefined && devices.has(dev);
+      const isCarried = (dev: string | undefined) =>
+        dev !== undefined && [...encrypted].some((w) => deviceOfCandidate.get(w) === dev);
       h.setRoutes(
         'tunnels',
-        want.routes.filter((r) => r.dev !== undefined && devices.has(r.dev)),
+        want.routes.filter((r) => isOwn(r.dev) || isCarried(r.dev)),
       );
       for (const [name] of devices) {
         if (want.devices.has(name)) continue;
@@ -368,7 +440,9 @@ export function createTunPlugin(init: TunPluginInit = {}): (components: TunCompo
       if (!running) return;
       h.setRoutes(
         'tunnels',
-        want.routes.filter((r) => r.dev !== undefined && routed.has(r.dev) && devices.has(r.dev)),
+        want.routes.filter(
+          (r) => isCarried(r.dev) || (r.dev !== undefined && routed.has(r.dev) && isOwn(r.dev)),
+        ),
       );
       // rules only where a search routes into another table than main (an engine without a rules
       // port then still runs the plugin)
@@ -406,6 +480,7 @@ export function createTunPlugin(init: TunPluginInit = {}): (components: TunCompo
       options: TUN_PLUGIN_OPTIONS,
       attach(h) {
         host = h;
+        components.crypt?.configured?.(config);
         for (const type of TUN_TLVS)
           h.registerTlv(type, {
             produce: () => contributionsOf()?.bodies.get(type),
@@ -423,21 +498,27 @@ export function createTunPlugin(init: TunPluginInit = {}): (components: TunCompo
               ? tunnelRows(result, {
                   deviceOf: (c: Candidate) => {
                     const tunName = deviceOfCandidate.get(c);
-                    return tunName && devices.has(tunName) ? { tunName, tunIn: c.tunDev.ifname } : undefined;
+                    if (!tunName) return undefined;
+                    if (encrypted.has(c)) return { tunName, tunIn: c.tunDev.ifname, crypt: 'encrypted' };
+                    return devices.has(tunName)
+                      ? { tunName, tunIn: c.tunDev.ifname, crypt: 'plain' }
+                      : undefined;
                   },
+                  cryptColumn: components.crypt !== undefined,
                 })
               : [],
         );
       },
-      check: (next: PluginSettings) => checkTunSettings(next, init),
+      check: (next: PluginSettings) => checkTunSettings(next, init, { crypt: !!components.crypt }),
       reconfigure(next) {
         // the daemon checked them (check); a plugin used without a check still refuses nothing silently
-        const why = checkTunSettings(next, init);
+        const why = checkTunSettings(next, init, { crypt: !!components.crypt });
         if (why !== undefined) {
           log(0, 'tun settings refused', { reason: why });
           return;
         }
         config = parseTunSettings(next, parseOptions);
+        components.crypt?.configured?.(config);
         const before = contributions;
         contributions = undefined;
         const after = contributionsOf();
@@ -465,6 +546,7 @@ export function createTunPlugin(init: TunPluginInit = {}): (components: TunCompo
         }
       },
       selection: () => result,
+      reselect: () => schedule(),
     };
     return plugin;
   };

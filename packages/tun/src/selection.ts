@@ -65,6 +65,11 @@ export interface SelectionInput {
   readonly tunDevs: readonly TunDevConfig[];
   /** Tunnels in use now (they get the hysteresis). */
   readonly active?: readonly ActiveTunnel[];
+  /**
+   * Whether a search may use a gateway's network at all (crypt-tun's policy); false leaves the
+   * network out of that search, so the next best gateway wins it. Absent: every match counts.
+   */
+  readonly admit?: (search: TunOutConfig, gateway: GatewayAnnouncement, net: AnnouncedNet) => boolean;
 }
 
 export interface Candidate {
@@ -197,6 +202,7 @@ export function selectGateways(input: SelectionInput): SelectionResult {
       )?.prefix;
       for (const search of input.searches) {
         if (!netMatches(search, gateway, net)) continue;
+        if (input.admit && !input.admit(search, gateway, net)) continue;
         if (search.srcType !== 0 && search.srcType !== 1) continue;
         const src = search.srcNet;
         if (src && ingress && !(src.len >= ingress.len && sameNet(src.address, ingress.address, ingress.len)))

@@ -66,11 +66,18 @@ export interface TunnelDevice {
   readonly tunName: string;
   /** The own tunDev's interface name (`X7dflt`). */
   readonly tunIn: string;
+  /** `plain` (ip6tnl) or `encrypted` (a WireGuard device of crypt-tun); absent: plain. */
+  readonly crypt?: 'plain' | 'encrypted';
 }
 
 export interface TunnelRowsOptions {
   /** The device of a selected candidate; without it the device columns print `---`. */
   readonly deviceOf?: (c: Candidate) => TunnelDevice | undefined;
+  /**
+   * Adds bmx7d's last column `crypt`: `plain` or `encrypted` for a selected tunnel with a device,
+   * `---` otherwise (with crypt-tun; without it the table is the reference's).
+   */
+  readonly cryptColumn?: boolean;
 }
 
 /** int16 −1 ("no search") as the reference prints a 16-bit unsigned field. */
@@ -152,7 +159,8 @@ export function tunnelRows(result: SelectionResult, options: TunnelRowsOptions =
     .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   // Cells the reference leaves zeroed when a row has no candidate or no announced network.
   const noNet = { tunId: 0, advProto: 0, advBwVal: 0, tunMtcVal: 0 };
-  for (const s of unmatchedSearches) rows.push({ ...searchCells(s), ...noNet });
+  const crypt = options.cryptColumn ? { crypt: '---' } : {};
+  for (const s of unmatchedSearches) rows.push({ ...searchCells(s), ...noNet, ...crypt });
   for (const c of result.order) {
     const row: Record<string, string | number> = {
       ...searchCells(c.search),
@@ -166,6 +174,7 @@ export function tunnelRows(result: SelectionResult, options: TunnelRowsOptions =
       row['tunName'] = dev.tunName;
       row['tunIn'] = dev.tunIn;
     }
+    if (options.cryptColumn) row['crypt'] = dev ? (dev.crypt ?? 'plain') : '---';
     rows.push(row);
   }
   for (const { gateway, net } of result.unmatched) {
@@ -176,6 +185,7 @@ export function tunnelRows(result: SelectionResult, options: TunnelRowsOptions =
       ...searchCells(undefined),
       ...netCells(gateway, net, ingress, fm8Bandwidth(net)),
       tunMtcVal: 0,
+      ...crypt,
     });
   }
   return rows;

@@ -52,6 +52,8 @@ export interface WgDevices {
   settled(): Promise<void>;
   /** Whether a device exists, configured as last wanted (set up and addresses added). */
   ready(name: string): boolean;
+  /** The devices made here, by name. */
+  names(): string[];
   /** The last device state read by refresh() (runtime: endpoints learnt, handshakes, rx/tx), by name. */
   state(name: string): WgDevice | undefined;
   /** Reads every made device back (for show tables); a device that cannot be read is dropped from state. */
@@ -255,6 +257,7 @@ export function createWgDevices(opts: WgDevicesOptions): WgDevices {
         if (w === work && !pending) return;
       }
     },
+    names: () => [...made.keys()].sort(),
     ready(name) {
       const d = made.get(name);
       const w = wants.get(name);

@@ -74,6 +74,7 @@ describe('wg plugin in a three-node line', () => {
     expect(rowC).toMatchObject({
       publicKey: wgKeyToBase64(plugins.get('c')!.publicKey()!),
       endpoint: expected('c', 51000).endpoint,
+      dev: '---',
       allowedIps: '---',
       lastHandshake: '---',
       rx: 0,
@@ -83,6 +84,7 @@ describe('wg plugin in a three-node line', () => {
     expect(Object.keys(rowC).sort()).toEqual(
       [
         'allowedIps',
+        'dev',
         'endpoint',
         'lastHandshake',
         'name',

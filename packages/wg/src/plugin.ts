@@ -1,13 +1,19 @@
 /**
  * The wg plugin, `createWgPlugin(init)(components)`: the node's WireGuard public key and listen
  * port travel in its signed description (the WIREGUARD TLV, docs/protocol.md §4.13), and every
- * other node's announcement becomes a desired WireGuard peer: its public key, its endpoint (the
- * node's primary address, reached over the mesh, and its listen port). The peer list is what a
- * WireGuard device will be configured from (wg(8) `set … peer`); no device is touched yet.
+ * other node's announcement becomes an admitted peer: its public key, its endpoint (the node's
+ * primary address, reached over the mesh, and its listen port). Only verified descriptions reach
+ * a plugin, and while trust is configured only nodes this node trusts are admitted (§4.11).
+ *
+ * The plugin owns the WireGuard devices (through @bmx7/wgctrl: the kernel's, or a supervised
+ * wireguard-go) but decides none of them: crypt-tun says which devices and peers its tunnels need
+ * (`devices().set(…)`), and `show=wg` lists them with what the devices read back.
  */
 import { decodeTlvBody, encodeTlvBody, TLV_TYPE, WIREGUARD_VERSION, type WireguardTlv } from '@bmx7/codec';
 import type { EnginePlugin, NodeView, PluginHost, PluginOption, PluginSettings, ShowRows } from '@bmx7/core';
 import { wgKeyToBase64 } from '@bmx7/crypto';
+import type { Wgctrl } from '@bmx7/wgctrl';
+import { createWgDevices, type WgDevices, type WgSystemPort } from './devices.js';
 import { loadWgIdentity, type WgIdentity } from './identity.js';
 
 /**
@@ -27,6 +33,11 @@ export const WG_PLUGIN_OPTIONS: readonly PluginOption[] = [
   },
 ];
 
+/** Trust level from which a node is admitted while trust is configured (a trust file's default). */
+const TRUSTED = 2;
+/** How often the devices are read back for `show=wg` while there are any. */
+const REFRESH_MS = 2000;
+
 export interface WgPluginInit {
   /** How long a gone node's peer stays (default 60 s). */
   readonly peerGraceMs?: number;
@@ -35,6 +46,13 @@ export interface WgPluginInit {
 export interface WgComponents {
   /** Randomness for a new private key (default: the crypto package's CSPRNG). */
   readonly random?: (n: number) => Uint8Array;
+  /**
+   * Opens the WireGuard control at start; undefined, or a throw, means this node has no WireGuard:
+   * it then announces no key and makes no device (the reason is logged).
+   */
+  readonly wgctrl?: () => Wgctrl | undefined;
+  /** Addresses on the devices (the daemon journals them). Required with `wgctrl`. */
+  readonly system?: WgSystemPort;
 }
 
 /** A desired WireGuard peer: one per node announcing a valid WIREGUARD TLV. */
@@ -52,18 +70,38 @@ export interface WgPeer {
 }
 
 export interface WgPlugin extends EnginePlugin {
-  /** The desired peers, by node id. */
+  /** The admitted peers. */
   peers(): WgPeer[];
+  /** The admitted peer of a node. */
+  peer(nodeId: string): WgPeer | undefined;
   /** The own public key, once the identity is loaded. */
   publicKey(): Uint8Array | undefined;
+  /** The announced listen port (wgListenPort). */
+  listenPort(): number;
+  /** Whether this node runs WireGuard: a control opened at start, and a key. */
+  available(): boolean;
+  /** The device manager, while WireGuard is available. */
+  devices(): WgDevices | undefined;
+  /** Calls `fn` whenever the admitted peers changed (a node came, went, changed key or trust). */
+  onPeersChanged(fn: () => void): void;
+  /** Tells the plugin a supervised wireguard-go was restarted (wire wgctrl's onRestart here). */
+  restarted(name: string): Promise<void>;
+  /** Deletes its devices and closes the control (the daemon awaits it when it stops). */
+  close(): Promise<void>;
 }
 
 /**
- * Whether a node's announcement becomes a peer, and which. Today every node with a valid key and
- * port is admitted: the engine only reports verified descriptions. Trust gating (only nodes this
- * node trusts, docs/protocol.md §4.11) is the next step and belongs here.
+ * Whether a node's announcement becomes a peer, and which. The engine reports verified descriptions
+ * only; `trust` is this node's trust in it (undefined while trust is not configured): with trust
+ * configured, only a node at trust 2 or more, as its trust file gives by default, is admitted
+ * (docs/protocol.md §4.11).
  */
-export function admittedPeer(node: NodeView, tlv: WireguardTlv): WgPeer | undefined {
+export function admittedPeer(
+  node: NodeView,
+  tlv: WireguardTlv,
+  trust?: { readonly trust: number },
+): WgPeer | undefined {
+  if (trust !== undefined && trust.trust < TRUSTED) return undefined;
   if (tlv.version < WIREGUARD_VERSION || tlv.listenPort === 0) return undefined;
   // an all-zero key has no usable shared secret (RFC 7748 §6.1): no peer
   if (tlv.publicKey.every((b) => b === 0)) return undefined;
@@ -108,16 +146,52 @@ export function createWgPlugin(init: WgPluginInit = {}) {
     let host: PluginHost | undefined;
     let identity: WgIdentity | undefined;
     let listenPort = DEFAULT_WG_LISTEN_PORT;
+    let wgctrl: Wgctrl | undefined;
+    let devices: WgDevices | undefined;
+    let running = false;
+    let stopRefresh: (() => void) | undefined;
     const peers = new Map<string, WgPeer>();
     /** Pending removals of gone nodes' peers, by node id. */
     const removals = new Map<string, () => void>();
+    const peerListeners: (() => void)[] = [];
+    let notifyPending = false;
+
+    /** Tells the listeners once, after the current event (many peers may change in one go). */
+    const peersChanged = (): void => {
+      if (!host || notifyPending) return;
+      notifyPending = true;
+      host.clock.schedule(0, () => {
+        notifyPending = false;
+        for (const fn of peerListeners) {
+          try {
+            fn();
+          } catch (e) {
+            host?.log(0, 'peer listener failed', { error: String(e) });
+          }
+        }
+      });
+    };
+
+    const samePeer = (a: WgPeer | undefined, b: WgPeer | undefined): boolean =>
+      a === b ||
+      (a !== undefined &&
+        b !== undefined &&
+        a.endpoint === b.endpoint &&
+        Buffer.from(a.publicKey).equals(Buffer.from(b.publicKey)));
+
+    const setPeer = (id: string, peer: WgPeer | undefined): void => {
+      const before = peers.get(id);
+      if (peer) peers.set(id, peer);
+      else peers.delete(id);
+      if (!samePeer(before, peer)) peersChanged();
+    };
 
     const ownIdentity = (): WgIdentity | undefined => {
       if (!identity && host) {
         const r = loadWgIdentity(host.files, components.random);
         identity = r.identity;
         if (r.created)
-          host.log(1, 'created a WireGuard key', { publicKey: wgKeyToBase64(identity.publicKey) });
+          host.log(3, 'created a WireGuard key', { publicKey: wgKeyToBase64(identity.publicKey) });
       }
       return identity;
     };
@@ -133,7 +207,7 @@ export function createWgPlugin(init: WgPluginInit = {}) {
         id,
         host.clock.schedule(graceMs, () => {
           removals.delete(id);
-          peers.delete(id);
+          setPeer(id, undefined);
         }),
       );
     };
@@ -143,38 +217,115 @@ export function createWgPlugin(init: WgPluginInit = {}) {
         // the node is gone (keep the peer for the grace period) or stopped announcing (drop it)
         if (host?.node(node.id)) {
           cancelRemoval(node.id);
-          peers.delete(node.id);
+          setPeer(node.id, undefined);
         } else removeLater(node.id);
         return;
       }
       const r = decodeTlvBody(TLV_TYPE.WIREGUARD, body);
-      const peer = r.ok ? admittedPeer(node, r.value as WireguardTlv) : undefined;
+      const trust = host?.trust(node.id);
+      const peer = r.ok ? admittedPeer(node, r.value as WireguardTlv, trust) : undefined;
       cancelRemoval(node.id);
-      if (peer) peers.set(node.id, peer);
-      else {
-        peers.delete(node.id);
-        host?.log(2, 'WIREGUARD TLV ignored', {
+      setPeer(node.id, peer);
+      if (!peer)
+        host?.log(r.ok && trust !== undefined && trust.trust < TRUSTED ? 3 : 2, 'WIREGUARD TLV ignored', {
           node: node.shortId,
-          reason: r.ok ? 'not admitted' : r.reason,
+          reason: r.ok
+            ? trust !== undefined && trust.trust < TRUSTED
+              ? 'not trusted'
+              : 'not admitted'
+            : r.reason,
         });
+    };
+
+    /** Every announcement judged again (trust changed). */
+    const readmit = (): void => {
+      if (!host) return;
+      for (const [id, body] of host.tlvs(TLV_TYPE.WIREGUARD)) {
+        const node = host.node(id);
+        if (node) consume(node, body);
       }
     };
 
-    const rows = (): ShowRows =>
-      [...peers.values()]
-        .sort((a, b) => (a.nodeId < b.nodeId ? -1 : a.nodeId > b.nodeId ? 1 : 0))
-        .map((p) => ({
+    const openWireguard = (): void => {
+      if (!host || wgctrl || !components.wgctrl) return;
+      try {
+        wgctrl = components.wgctrl();
+      } catch (e) {
+        host.log(0, 'no WireGuard: the node announces no key', { error: String(e) });
+        return;
+      }
+      if (!wgctrl) return;
+      if (!components.system) throw new Error('wg plugin: a system port is needed with wgctrl');
+      const id = ownIdentity();
+      if (!id) return;
+      devices = createWgDevices({
+        wgctrl,
+        system: components.system,
+        privateKey: () => wgKeyToBase64(id.privateKey),
+        log: (level, msg, fields) => host?.log(level, msg, fields),
+      });
+      const refresh = (): void => {
+        stopRefresh = host?.clock.schedule(REFRESH_MS, () => {
+          if (!running) return;
+          void devices?.refresh().finally(refresh);
+        });
+      };
+      refresh();
+    };
+
+    /** The node whose announced key this is (show=wg names peers by node). */
+    const nodeOfKey = (publicKey: string): WgPeer | undefined =>
+      [...peers.values()].find((p) => wgKeyToBase64(p.publicKey) === publicKey);
+
+    /**
+     * One row per peer of each device, then one per admitted peer on no device. A handshake shows
+     * as its age in seconds; keys are public keys only.
+     */
+    const rows = (): ShowRows => {
+      const out: ShowRows = [];
+      const now = Date.now();
+      const onDevice = new Set<string>();
+      for (const dev of devices?.names() ?? []) {
+        const st = devices?.state(dev);
+        for (const p of st?.peers ?? []) {
+          const node = nodeOfKey(p.publicKey);
+          if (node) onDevice.add(node.nodeId);
+          out.push({
+            dev,
+            name: node?.name ?? '---',
+            shortId: node?.shortId ?? '---',
+            nodeId: node?.nodeId ?? '---',
+            publicKey: p.publicKey,
+            endpoint: p.endpoint ?? '---',
+            allowedIps: p.allowedIps.length ? p.allowedIps.join(',') : '---',
+            lastHandshake: p.lastHandshakeMs
+              ? Math.max(0, Math.round((now - p.lastHandshakeMs) / 1000))
+              : '---',
+            rx: p.rxBytes,
+            tx: p.txBytes,
+            psk: p.hasPresharedKey ? 'static' : 'none',
+          });
+        }
+      }
+      const idle = [...peers.values()]
+        .filter((p) => !onDevice.has(p.nodeId))
+        .sort((a, b) => (a.nodeId < b.nodeId ? -1 : a.nodeId > b.nodeId ? 1 : 0));
+      for (const p of idle)
+        out.push({
+          dev: '---',
           name: p.name,
           shortId: p.shortId,
           nodeId: p.nodeId,
-          endpoint: p.endpoint,
           publicKey: wgKeyToBase64(p.publicKey),
-          allowedIps: p.allowedIps.length ? p.allowedIps.join(',') : '---',
+          endpoint: p.endpoint,
+          allowedIps: '---',
           lastHandshake: '---',
           rx: 0,
           tx: 0,
           psk: 'none',
-        }));
+        });
+      return out;
+    };
 
     return {
       name: 'wg',
@@ -183,6 +334,8 @@ export function createWgPlugin(init: WgPluginInit = {}) {
         host = h;
         h.registerTlv(TLV_TYPE.WIREGUARD, {
           produce: () => {
+            // a node without WireGuard announces no key (nobody could reach it)
+            if (components.wgctrl && !devices) return undefined;
             const id = ownIdentity();
             return id ? wireguardBody(id.publicKey, listenPort) : undefined;
           },
@@ -190,14 +343,19 @@ export function createWgPlugin(init: WgPluginInit = {}) {
         });
         h.on((e) => {
           if (e.type === 'node-gone') removeLater(e.id);
+          else if (e.type === 'trust-changed') readmit();
         });
         h.registerTable('wg', rows);
       },
       start() {
+        running = true;
         ownIdentity();
+        openWireguard();
         host?.updateDescription();
       },
       stop() {
+        running = false;
+        stopRefresh?.();
         for (const cancel of removals.values()) cancel();
         removals.clear();
       },
@@ -216,7 +374,25 @@ export function createWgPlugin(init: WgPluginInit = {}) {
         host?.updateDescription();
       },
       peers: () => [...peers.values()],
+      peer: (id) => peers.get(id.toLowerCase()),
       publicKey: () => identity?.publicKey,
+      listenPort: () => listenPort,
+      available: () => devices !== undefined || (!components.wgctrl && identity !== undefined),
+      devices: () => devices,
+      onPeersChanged(fn) {
+        peerListeners.push(fn);
+      },
+      async restarted(name) {
+        await devices?.restarted(name);
+      },
+      async close() {
+        running = false;
+        stopRefresh?.();
+        await devices?.close();
+        devices = undefined;
+        await wgctrl?.close();
+        wgctrl = undefined;
+      },
     };
   };
 }

@@ -1,0 +1,230 @@
+/**
+ * crypt-tun on engines in the simulator, with the tun plugin's in-memory data plane and the wg
+ * plugin on in-memory WireGuard controls: what each node's policy makes of its tunnels, which
+ * WireGuard devices and peers exist, and where the routes go.
+ *
+ *   c — r — g   (g: a gateway with an uplink network; c: a client; r: a relay)
+ */
+import type { PluginChildValues, PluginSetting, PluginSettings } from '@bmx7/core';
+import { wgKeyToBase64 } from '@bmx7/crypto';
+import { createMemoryBackend, createTunPlugin, type TunPlugin, type TunSystemPort } from '@bmx7/plugin-tun';
+import { createWgPlugin, type WgPlugin, type WgSystemPort } from '@bmx7/plugin-wg';
+import {
+  type Bmx7Instance,
+  createBmx7Factory,
+  createSimulation,
+  type Simulation,
+  testRsaKey,
+} from '@bmx7/testkit';
+import { createMemoryWgctrl, type MemoryWgctrl } from '@bmx7/wgctrl';
+import { describe, expect, it } from 'vitest';
+import { type CryptTunPlugin, createCryptTunPlugin } from './plugin.js';
+
+type Settings = Record<string, Record<string, PluginChildValues> | string | number>;
+
+function settings(s: Settings): PluginSettings {
+  const out = new Map<string, PluginSetting>();
+  for (const [k, v] of Object.entries(s))
+    out.set(
+      k,
+      typeof v === 'object'
+        ? { kind: 'multi', instances: new Map(Object.entries(v)) }
+        : { kind: 'single', value: v, children: {} },
+    );
+  return out;
+}
+
+const gateway = (crypt?: number): Settings => ({
+  tunDev: { dflt: { tun6Address: 'fdaa:3::1/64', tun4Address: '10.3.0.1/24' } },
+  tunIn: {
+    up6: { network: '2001:db8:1::/64', bandwidth: '100M', ...(crypt === undefined ? {} : { crypt }) },
+    up4: { network: '192.0.2.0/24', bandwidth: '100M', ...(crypt === undefined ? {} : { crypt }) },
+  },
+  // the way back to the clients, as for plain tunnels
+  tunOut: {
+    back6: { network: 'fdaa::/16', minPrefixLen: 0, maxPrefixLen: 128 },
+    back4: { network: '10.0.0.0/8', minPrefixLen: 0, maxPrefixLen: 32 },
+  },
+});
+const client = (cryptTun: number): Settings => ({
+  tunDev: { dflt: { tun6Address: 'fdaa:1::1/64', tun4Address: '10.1.0.1/24' } },
+  tunOut: { up6: { network: '2001:db8:1::/64' }, up4: { network: '192.0.2.0/24' } },
+  cryptTun,
+});
+
+interface Node {
+  tun: TunPlugin;
+  wg: WgPlugin;
+  crypt: CryptTunPlugin;
+  wgctrl: MemoryWgctrl | undefined;
+}
+
+function mesh(
+  config: Record<string, Settings>,
+  opts: { noWireguard?: string[]; trust?: Record<string, string[]> } = {},
+) {
+  const nodes = new Map<string, Node>();
+  // node ids come from the test keys, known before the simulation starts
+  const idOf = (n: string) => Buffer.from(testRsaKey(`node:${n}`).id).toString('hex');
+  const sim = createSimulation<Bmx7Instance>({
+    seed: 'crypt-tun',
+    engineFactory: createBmx7Factory({
+      init: (name) => {
+        const trusted = opts.trust?.[name];
+        return trusted ? { trustedNodes: trusted.map((n) => ({ id: idOf(n), trust: 2, support: 2 })) } : {};
+      },
+      plugins: (name, components) => {
+        const system: TunSystemPort & WgSystemPort = {
+          addAddress: async () => {},
+          removeAddress: async () => {},
+          sysctl: () => {},
+        };
+        const wgctrl = opts.noWireguard?.includes(name) ? undefined : createMemoryWgctrl();
+        const wg = createWgPlugin()({
+          random: (n) => components.random.bytes(n),
+          wgctrl: () => wgctrl,
+          system,
+        });
+        const crypt = createCryptTunPlugin()({ wg });
+        const tun = createTunPlugin()({ tunnels: createMemoryBackend(), system, crypt: crypt.hook });
+        crypt.bindTun(tun);
+        nodes.set(name, { tun, wg, crypt, wgctrl });
+        return [tun, wg, crypt];
+      },
+    }),
+  });
+  sim.fromEdges([
+    ['c', 'r'],
+    ['r', 'g'],
+  ]);
+  const configure = (name: string, s: Settings) =>
+    sim.node(name).instance.engine.configurePlugins(settings(s));
+  for (const [name, s] of Object.entries(config)) configure(name, s);
+  sim.start();
+  return { sim, nodes, configure };
+}
+
+async function run(sim: Simulation<Bmx7Instance>, nodes: Map<string, Node>, ms: number): Promise<void> {
+  for (let t = 0; t < ms; t += 500) {
+    sim.run(500);
+    for (const n of nodes.values()) {
+      await n.tun.settled();
+      await n.wg.devices()?.settled();
+      await n.tun.settled();
+    }
+  }
+}
+
+const tunnelRoutes = (sim: Simulation<Bmx7Instance>, name: string) =>
+  sim
+    .routesOf(name)
+    .filter((r) => r.dev?.startsWith('X7'))
+    .map((r) => `${r.prefix} ${r.dev}`)
+    .sort();
+const short = (sim: Simulation<Bmx7Instance>, name: string) =>
+  sim.node(name).instance.engine.shortId.toUpperCase();
+
+describe('crypt-tun in the simulator', () => {
+  it('cryptTun=2: the client tunnels through WireGuard, the gateway answers through its receiving device', async () => {
+    const { sim, nodes } = mesh({ g: { ...gateway(), cryptTun: 1 }, c: client(2), r: {} });
+    await run(sim, nodes, 30_000);
+    const dev = `X7wg_${short(sim, 'g')}`;
+    expect(tunnelRoutes(sim, 'c')).toEqual([`192.0.2.0/24 ${dev}`, `2001:db8:1::/64 ${dev}`]);
+    // the client's device: the gateway its one peer, everything allowed, at the gateway's address and port
+    const c = nodes.get('c')!;
+    const g = nodes.get('g')!;
+    const cdev = await c.wgctrl!.getDevice(dev);
+    expect(cdev.publicKey).toBe(wgKeyToBase64(c.wg.publicKey()!));
+    expect(cdev.peers).toHaveLength(1);
+    expect(cdev.peers[0]).toMatchObject({
+      publicKey: wgKeyToBase64(g.wg.publicKey()!),
+      endpoint: `[${sim.node('g').instance.engine.primaryIp}]:6271`,
+      allowedIps: ['0.0.0.0/0', '::/0'],
+      persistentKeepalive: 25,
+    });
+    // the gateway's receiving device: the client allowed its own tunnel networks only, no endpoint
+    const gdev = await g.wgctrl!.getDevice('X7wgIn');
+    expect(gdev.listenPort).toBe(6271);
+    expect(gdev.peers).toEqual([
+      expect.objectContaining({
+        publicKey: wgKeyToBase64(c.wg.publicKey()!),
+        allowedIps: ['10.1.0.0/24', 'fdaa:1::/64'],
+      }),
+    ]);
+    expect(gdev.peers[0]!.endpoint).toBeUndefined();
+    // the way back goes into it
+    expect(tunnelRoutes(sim, 'g')).toEqual(['10.1.0.0/24 X7wgIn', 'fdaa:1::/64 X7wgIn']);
+    // show tunnels says so
+    const rows = sim
+      .node('c')
+      .instance.engine.show('tunnels')
+      .filter((r) => r.tunName === dev);
+    expect(rows.map((r) => `${r.tunOut} ${r.crypt}`).sort()).toEqual(['up4 encrypted', 'up6 encrypted']);
+  });
+
+  it('cryptTun=0 stays plain; a runtime change to 2 moves the traffic into WireGuard and back', async () => {
+    const { sim, nodes, configure } = mesh({ g: { ...gateway(), cryptTun: 1 }, c: client(0), r: {} });
+    await run(sim, nodes, 30_000);
+    const plain = `X7Out_${short(sim, 'g')}`;
+    const wg = `X7wg_${short(sim, 'g')}`;
+    expect(tunnelRoutes(sim, 'c')).toEqual([`192.0.2.0/24 ${plain}`, `2001:db8:1::/64 ${plain}`]);
+    // c offers nothing encrypted: the gateway returns plain and has no peer for it
+    expect(tunnelRoutes(sim, 'g').every((r) => r.includes('X7Out_'))).toBe(true);
+    configure('c', client(2));
+    await run(sim, nodes, 10_000);
+    expect(tunnelRoutes(sim, 'c')).toEqual([`192.0.2.0/24 ${wg}`, `2001:db8:1::/64 ${wg}`]);
+    expect(tunnelRoutes(sim, 'g')).toEqual(['10.1.0.0/24 X7wgIn', 'fdaa:1::/64 X7wgIn']);
+    configure('c', client(0));
+    await run(sim, nodes, 10_000);
+    expect(tunnelRoutes(sim, 'c')).toEqual([`192.0.2.0/24 ${plain}`, `2001:db8:1::/64 ${plain}`]);
+    expect(await nodes.get('c')!.wgctrl!.listDevices()).toEqual([]);
+  });
+
+  it('cryptTun=2 towards a gateway without WireGuard: no route, no plain tunnel', async () => {
+    const { sim, nodes } = mesh(
+      { g: { ...gateway(), cryptTun: 1 }, c: client(2), r: {} },
+      { noWireguard: ['g'] },
+    );
+    await run(sim, nodes, 30_000);
+    expect(tunnelRoutes(sim, 'c')).toEqual([]);
+    expect(
+      nodes
+        .get('c')!
+        .tun.selection()
+        ?.searches.every((s) => s.winners.length === 0),
+    ).toBe(true);
+    // the gateway announces neither a key nor offers
+    expect(nodes.get('c')!.wg.peer(sim.node('g').instance.engine.nodeId)).toBeUndefined();
+  });
+
+  it('cryptTun=1 falls back to plain towards a gateway without WireGuard', async () => {
+    const { sim, nodes } = mesh(
+      { g: { ...gateway(), cryptTun: 1 }, c: client(1), r: {} },
+      { noWireguard: ['g'] },
+    );
+    await run(sim, nodes, 30_000);
+    const plain = `X7Out_${short(sim, 'g')}`;
+    expect(tunnelRoutes(sim, 'c')).toEqual([`192.0.2.0/24 ${plain}`, `2001:db8:1::/64 ${plain}`]);
+  });
+
+  it('an encrypted-only gateway (tunIn /crypt=2) gets no plain tunnel from a plain client', async () => {
+    const { sim, nodes } = mesh({ g: gateway(2), c: client(0), r: {} });
+    await run(sim, nodes, 30_000);
+    expect(tunnelRoutes(sim, 'c')).toEqual([]);
+  });
+
+  it('a gateway with trust configured admits no untrusted client as a peer', async () => {
+    const { sim, nodes } = mesh(
+      { g: { ...gateway(), cryptTun: 1 }, c: client(2), r: {} },
+      // g trusts r and itself, not c
+      { trust: { g: ['g', 'r'] } },
+    );
+    await run(sim, nodes, 30_000);
+    const g = nodes.get('g')!;
+    expect(g.wg.peer(sim.node('c').instance.engine.nodeId)).toBeUndefined();
+    const gdev = await g.wgctrl!.getDevice('X7wgIn');
+    expect(gdev.peers).toEqual([]);
+    // the client still builds its side (it trusts everyone), but the gateway answers nothing
+    expect(tunnelRoutes(sim, 'g').some((r) => r.includes('X7wgIn'))).toBe(false);
+  });
+});

@@ -1,0 +1,262 @@
+/**
+ * crypt-tun, `createCryptTunPlugin(init)(components)`: the tun plugin's gateway tunnels carried by
+ * WireGuard. It plugs into the tun plugin (its `TunCryptHook`) and drives the wg plugin's devices:
+ *
+ * - it announces the node's offers in CRYPT_TUN (docs/protocol.md §4.13): per tunIn its `/crypt`,
+ *   else the node's `cryptTun`; for its tunDev networks (SOURCE) `cryptTun`;
+ * - the selection stays the tun plugin's: a search (its `/crypt`, else `cryptTun`) may use a
+ *   gateway's network unless the policy (policy.ts) says none, so the next gateway wins instead;
+ * - an encrypted winner is routed into a WireGuard device of its own per gateway,
+ *   `<tunDevName>wg_<gateway short id>` (random listen port, the gateway its one peer with allowed
+ *   IPs 0.0.0.0/0 and ::/0, endpoint the gateway's primary address and announced port, keepalive
+ *   25 s). One device per gateway, as the reference has one ip6tnl per gateway: routes in different
+ *   tables choose the gateway, and WireGuard's cryptokey routing, which picks a peer by destination
+ *   and checks sources, never sees two gateways for one destination;
+ * - a node that offers WireGuard on a tunIn has one receiving device, `<tunDevName>wgIn`, on its
+ *   announced port. Its peers are the admitted nodes offering their SOURCE networks with WireGuard,
+ *   each allowed exactly those networks (so a client can only send from its own tunnel addresses)
+ *   and without an endpoint (WireGuard learns it from the client's handshake). The gateway's way
+ *   back to a client (its tunOut for the clients' networks, as with plain tunnels) goes into this
+ *   device when the policy says encrypted: the replies travel in the session the client opened.
+ * - a client that offers WireGuard for its own networks keeps its device to a gateway it uses even
+ *   for a plain search there, when the gateway offers WireGuard: that gateway's way back is encrypted.
+ */
+import { TLV_TYPE } from '@bmx7/codec';
+import type { EnginePlugin, PluginHost, PluginOption, PluginSettings } from '@bmx7/core';
+import type {
+  AnnouncedNet,
+  Candidate,
+  CryptLevel,
+  GatewayAnnouncement,
+  TunConfig,
+  TunCryptHook,
+  TunnelCarrier,
+  TunOutConfig,
+  TunPlugin,
+} from '@bmx7/plugin-tun';
+import { prefixToString } from '@bmx7/plugin-tun';
+import type { WgDeviceWant, WgPeerWant, WgPlugin } from '@bmx7/plugin-wg';
+import { type CryptOffers, decodeOffers, offerFor, offersWireguard, ownBody } from './offers.js';
+import { type CryptDecision, cryptDecision, cryptLevel } from './policy.js';
+
+/** Seconds between keepalives from a client: keeps its session, and so the gateway's way back, fresh. */
+export const CLIENT_KEEPALIVE_S = 25;
+const ALL = ['0.0.0.0/0', '::/0'] as const;
+
+export const CRYPT_TUN_OPTIONS: readonly PluginOption[] = [
+  {
+    name: 'cryptTun',
+    type: { kind: 'int', min: 0, max: 2 },
+    default: 0,
+    help: 'tunnels of this node: 0 plain (as the reference), 1 WireGuard where the gateway offers it, 2 WireGuard only (no route rather than plaintext); also the offer of its tunIns without /crypt',
+  },
+];
+
+export interface CryptTunPlugin extends EnginePlugin {
+  /** The hook to give the tun plugin (its components' `crypt`). */
+  readonly hook: TunCryptHook;
+  /** Binds the tun plugin made with `hook` (crypt-tun asks it to select again). */
+  bindTun(tun: Pick<TunPlugin, 'reselect'>): void;
+  /** The decision for one search and gateway network (tests, explain). */
+  decide(search: TunOutConfig, gateway: Pick<GatewayAnnouncement, 'id'>, net: AnnouncedNet): CryptDecision;
+  /** The node's cryptTun. */
+  cryptTun(): CryptLevel;
+}
+
+export interface CryptTunComponents {
+  /** The wg plugin of the same engine: admitted peers and the WireGuard devices. */
+  readonly wg: WgPlugin;
+}
+
+function cryptTunOf(next: PluginSettings): CryptLevel | string {
+  const s = next.get('cryptTun');
+  if (s === undefined) return 0;
+  const v = s.kind === 'single' ? cryptLevel(s.value) : undefined;
+  return v ?? `cryptTun: ${s.kind === 'single' ? String(s.value) : 'instances'} is not 0, 1 or 2`;
+}
+
+export function createCryptTunPlugin() {
+  return (components: CryptTunComponents): CryptTunPlugin => {
+    const { wg } = components;
+    let host: PluginHost | undefined;
+    let tun: Pick<TunPlugin, 'reselect'> | undefined;
+    let config: TunConfig | undefined;
+    let cryptTun: CryptLevel = 0;
+    let announced: string | undefined;
+    let running = false;
+
+    const reselect = () => tun?.reselect();
+    const log = (level: 0 | 2 | 3, msg: string, fields?: Record<string, unknown>) =>
+      host?.log(level, msg, fields);
+
+    const offersOf = (id: string): CryptOffers => decodeOffers(host?.tlv(id, TLV_TYPE.CRYPT_TUN));
+    const peerOk = (id: string): boolean => wg.available() && wg.peer(id) !== undefined;
+    const settingOf = (search: TunOutConfig): CryptLevel => search.crypt ?? cryptTun;
+
+    const decide = (search: TunOutConfig, gateway: Pick<GatewayAnnouncement, 'id'>, net: AnnouncedNet) =>
+      cryptDecision(settingOf(search), offerFor(offersOf(gateway.id), net.network), peerOk(gateway.id));
+
+    const body = (): Uint8Array | undefined =>
+      config && wg.available() ? ownBody(config, cryptTun) : undefined;
+    const hex = (b: Uint8Array | undefined) => (b ? Buffer.from(b).toString('hex') : '');
+    const redescribe = (): void => {
+      const now = hex(body());
+      if (now !== announced) host?.updateDescription();
+    };
+
+    const receivingName = () => `${config?.tunDevName ?? 'X7'}wgIn`;
+    const gatewayDevName = (id: string) => `${config?.tunDevName ?? 'X7'}wg_${id.slice(0, 8).toUpperCase()}`;
+
+    /** The receiving device's peers: admitted nodes offering their own networks with WireGuard. */
+    const receivingPeers = (): { peers: WgPeerWant[]; ids: Set<string> } => {
+      const peers: WgPeerWant[] = [];
+      const ids = new Set<string>();
+      const taken = new Map<string, string>();
+      const self = host?.self().id;
+      for (const p of [...wg.peers()].sort((a, b) => (a.nodeId < b.nodeId ? -1 : 1))) {
+        if (p.nodeId === self) continue;
+        const sources = offersOf(p.nodeId).sources.filter((s) => {
+          const other = taken.get(s);
+          if (other === undefined) return true;
+          log(2, 'tunnel network announced by two nodes: the first keeps it', {
+            network: s,
+            node: p.shortId,
+          });
+          return false;
+        });
+        if (sources.length === 0) continue;
+        for (const s of sources) taken.set(s, p.shortId);
+        ids.add(p.nodeId);
+        peers.push({ publicKey: p.publicKey, allowedIps: sources });
+      }
+      return { peers, ids };
+    };
+
+    const hook: TunCryptHook = {
+      admit: (search, gateway, net) => decide(search, gateway, net) !== 'none',
+      configured(c) {
+        config = c;
+        redescribe();
+      },
+      async carry(winners) {
+        const out = new Map<Candidate, TunnelCarrier>();
+        const devices = wg.devices();
+        const wants = new Map<string, WgDeviceWant & { addresses: string[] }>();
+        const receiving =
+          devices && config && offersWireguard(config, cryptTun) ? receivingPeers() : undefined;
+        if (receiving)
+          wants.set(receivingName(), {
+            name: receivingName(),
+            listenPort: wg.listenPort(),
+            peers: receiving.peers,
+            addresses: [],
+          });
+        const toGateway = (w: Candidate): string | undefined => {
+          const peer = wg.peer(w.gateway.id);
+          if (!peer) return undefined;
+          const name = gatewayDevName(w.gateway.id);
+          let d = wants.get(name);
+          if (!d) {
+            d = {
+              name,
+              listenPort: 0,
+              peers: [
+                {
+                  publicKey: peer.publicKey,
+                  endpoint: peer.endpoint,
+                  allowedIps: [...ALL],
+                  persistentKeepalive: CLIENT_KEEPALIVE_S,
+                },
+              ],
+              addresses: [],
+            };
+            wants.set(name, d);
+          }
+          const inner = w.route.family === 6 ? w.tunDev.tun6Address : w.tunDev.tun4Address;
+          if (inner) {
+            const a = `${prefixToString({ ...inner.address, len: w.route.family === 6 ? 128 : 32 })}`;
+            if (!d.addresses.includes(a)) d.addresses.push(a);
+          }
+          return name;
+        };
+        const pending = new Map<Candidate, string>();
+        for (const w of winners) {
+          const d = decide(w.search, w.gateway, w.net);
+          if (d === 'plain') {
+            out.set(w, { kind: 'plain' });
+            // the gateway's way back to this node's networks may be encrypted: keep a session to it
+            if (
+              cryptTun >= 1 &&
+              peerOk(w.gateway.id) &&
+              [...offersOf(w.gateway.id).nets.values()].some((l) => l >= 1)
+            )
+              toGateway(w);
+            continue;
+          }
+          if (d === 'none' || !devices) continue;
+          const back =
+            receiving?.ids.has(w.gateway.id) &&
+            offersOf(w.gateway.id).sources.includes(prefixToString(w.net.network));
+          const dev = back ? receivingName() : toGateway(w);
+          if (dev) pending.set(w, dev);
+        }
+        if (!devices) return out;
+        devices.set([...wants.values()]);
+        await devices.settled();
+        for (const [w, dev] of pending) if (devices.ready(dev)) out.set(w, { kind: 'encrypted', dev });
+        return out;
+      },
+    };
+
+    return {
+      name: 'crypt-tun',
+      options: CRYPT_TUN_OPTIONS,
+      hook,
+      bindTun(t) {
+        tun = t;
+      },
+      decide,
+      cryptTun: () => cryptTun,
+      attach(h) {
+        host = h;
+        h.registerTlv(TLV_TYPE.CRYPT_TUN, {
+          produce: () => {
+            const b = body();
+            announced = hex(b);
+            return b;
+          },
+          consume: () => reselect(),
+        });
+        wg.onPeersChanged(reselect);
+      },
+      start() {
+        running = true;
+        if (cryptTun >= 1 && !wg.available())
+          log(0, 'cryptTun set, but this node has no WireGuard: no encrypted tunnels');
+        // wg opened its devices by now (it starts first): the offers can be announced
+        redescribe();
+        reselect();
+      },
+      stop() {
+        running = false;
+      },
+      check(next) {
+        const v = cryptTunOf(next);
+        return typeof v === 'string' ? v : undefined;
+      },
+      reconfigure(next) {
+        const v = cryptTunOf(next);
+        if (typeof v === 'string') {
+          log(0, 'crypt-tun settings refused', { reason: v });
+          return;
+        }
+        if (v === cryptTun) return;
+        cryptTun = v;
+        if (v >= 1 && running && !wg.available())
+          log(0, 'cryptTun set, but this node has no WireGuard: no encrypted tunnels');
+        redescribe();
+        reselect();
+      },
+    };
+  };
+}
