@@ -6,13 +6,14 @@
  *   c — r — g   (g: a gateway with an uplink network; c: a client; r: a relay)
  */
 import type { PluginChildValues, PluginSetting, PluginSettings } from '@bmx7/core';
-import { wgKeyToBase64 } from '@bmx7/crypto';
+import { wgGeneratePrivateKey, wgKeyToBase64, wgPublicKey } from '@bmx7/crypto';
 import { createMemoryBackend, createTunPlugin, type TunPlugin, type TunSystemPort } from '@bmx7/plugin-tun';
 import { createWgPlugin, type WgPlugin, type WgSystemPort } from '@bmx7/plugin-wg';
 import {
   type Bmx7Instance,
   createBmx7Factory,
   createSimulation,
+  type MemoryFiles,
   type Simulation,
   testRsaKey,
 } from '@bmx7/testkit';
@@ -64,6 +65,7 @@ function mesh(
   opts: { noWireguard?: string[]; trust?: Record<string, string[]> } = {},
 ) {
   const nodes = new Map<string, Node>();
+  const files = new Map<string, MemoryFiles>();
   // node ids come from the test keys, known before the simulation starts
   const idOf = (n: string) => Buffer.from(testRsaKey(`node:${n}`).id).toString('hex');
   const sim = createSimulation<Bmx7Instance>({
@@ -73,7 +75,8 @@ function mesh(
         const trusted = opts.trust?.[name];
         return trusted ? { trustedNodes: trusted.map((n) => ({ id: idOf(n), trust: 2, support: 2 })) } : {};
       },
-      plugins: (name, components) => {
+      plugins: (name, components, ctx) => {
+        files.set(name, ctx.persistent.get('files') as MemoryFiles);
         const system: TunSystemPort & WgSystemPort = {
           addAddress: async () => {},
           removeAddress: async () => {},
@@ -101,7 +104,7 @@ function mesh(
     sim.node(name).instance.engine.configurePlugins(settings(s));
   for (const [name, s] of Object.entries(config)) configure(name, s);
   sim.start();
-  return { sim, nodes, configure };
+  return { sim, nodes, configure, files };
 }
 
 async function run(sim: Simulation<Bmx7Instance>, nodes: Map<string, Node>, ms: number): Promise<void> {
@@ -162,6 +165,21 @@ describe('crypt-tun in the simulator', () => {
     expect(rows.map((r) => `${r.tunOut} ${r.crypt}`).sort()).toEqual(['up4 encrypted', 'up6 encrypted']);
   });
 
+  it("a gateway's new WireGuard key replaces the peer on the client's device", async () => {
+    const { sim, nodes, configure, files } = mesh({ g: { ...gateway(), cryptTun: 1 }, c: client(2), r: {} });
+    await run(sim, nodes, 30_000);
+    const dev = `X7wg_${short(sim, 'g')}`;
+    const peerKey = async () => (await nodes.get('c')!.wgctrl!.getDevice(dev)).peers.map((p) => p.publicKey);
+    expect(await peerKey()).toEqual([wgKeyToBase64(nodes.get('g')!.wg.publicKey()!)]);
+    const fresh = wgGeneratePrivateKey(() => new Uint8Array(32).fill(9));
+    files.get('g')!.write('wg/private.key', new TextEncoder().encode(`${wgKeyToBase64(fresh)}\n`));
+    sim.restart('g');
+    configure('g', { ...gateway(), cryptTun: 1 });
+    await run(sim, nodes, 30_000);
+    expect(await peerKey()).toEqual([wgKeyToBase64(wgPublicKey(fresh))]);
+    expect(tunnelRoutes(sim, 'c')).toEqual([`192.0.2.0/24 ${dev}`, `2001:db8:1::/64 ${dev}`]);
+  });
+
   it('cryptTun=0 stays plain; a runtime change to 2 moves the traffic into WireGuard and back', async () => {
     const { sim, nodes, configure } = mesh({ g: { ...gateway(), cryptTun: 1 }, c: client(0), r: {} });
     await run(sim, nodes, 30_000);
@@ -211,6 +229,21 @@ describe('crypt-tun in the simulator', () => {
     const { sim, nodes } = mesh({ g: gateway(2), c: client(0), r: {} });
     await run(sim, nodes, 30_000);
     expect(tunnelRoutes(sim, 'c')).toEqual([]);
+    // and the gateway refuses plain tunnel traffic to those networks: from its tunDev, prohibited
+    const g = sim.node('g').instance;
+    expect(g.rules.list()).toEqual(
+      expect.arrayContaining([
+        { family: 6, priority: 69, table: 69, iif: 'X7dflt', to: '2001:db8:1::/64' },
+        { family: 4, priority: 69, table: 69, iif: 'X7dflt', to: '192.0.2.0/24' },
+      ]),
+    );
+    expect(
+      sim
+        .routesOf('g')
+        .filter((r) => r.table === 69)
+        .map((r) => `${r.prefix} ${r.type}`)
+        .sort(),
+    ).toEqual(['0.0.0.0/0 prohibit', '::/0 prohibit']);
   });
 
   it('a gateway with trust configured admits no untrusted client as a peer', async () => {

@@ -22,7 +22,7 @@
  *   for a plain search there, when the gateway offers WireGuard: that gateway's way back is encrypted.
  */
 import { TLV_TYPE } from '@bmx7/codec';
-import type { EnginePlugin, PluginHost, PluginOption, PluginSettings } from '@bmx7/core';
+import type { EnginePlugin, PluginHost, PluginOption, PluginSettings, Route, Rule } from '@bmx7/core';
 import type {
   AnnouncedNet,
   Candidate,
@@ -38,6 +38,14 @@ import { prefixToString } from '@bmx7/plugin-tun';
 import type { WgDeviceWant, WgPeerWant, WgPlugin } from '@bmx7/plugin-wg';
 import { type CryptOffers, decodeOffers, offerFor, offersWireguard, ownBody } from './offers.js';
 import { type CryptDecision, cryptDecision, cryptLevel } from './policy.js';
+
+/**
+ * An encrypted-only gateway (a tunIn at crypt 2) refuses plain tunnel traffic to that network: a
+ * policy rule at this preference sends packets that come out of the plain tunDev device towards it
+ * to this table, which holds only a `prohibit` route (next to BMX7's rule 70 and table 70).
+ */
+export const CRYPT_ONLY_RULE_PREF = 69;
+export const CRYPT_ONLY_TABLE = 69;
 
 /** Seconds between keepalives from a client: keeps its session, and so the gateway's way back, fresh. */
 export const CLIENT_KEEPALIVE_S = 25;
@@ -102,6 +110,42 @@ export function createCryptTunPlugin() {
     const redescribe = (): void => {
       const now = hex(body());
       if (now !== announced) host?.updateDescription();
+      refusePlain();
+    };
+
+    /** The rules and the prohibit routes that keep plain tunnel traffic from encrypted-only networks. */
+    let refusing = false;
+    const refusePlain = (): void => {
+      if (!host || !config) return;
+      const rules: Rule[] = [];
+      const families = new Set<4 | 6>();
+      const first = config.tunDevs[0]?.ifname;
+      for (const t of config.tunIns) {
+        const dev = t.tunDev ?? first;
+        if ((t.crypt ?? cryptTun) !== 2 || !dev || !wg.available()) continue;
+        families.add(t.network.family);
+        rules.push({
+          family: t.network.family,
+          priority: CRYPT_ONLY_RULE_PREF,
+          table: CRYPT_ONLY_TABLE,
+          iif: dev,
+          to: prefixToString(t.network),
+        });
+      }
+      if (rules.length === 0 && !refusing) return;
+      const routes: Route[] = [...families].map((f) => ({
+        prefix: f === 4 ? '0.0.0.0/0' : '::/0',
+        type: 'prohibit',
+        metric: 0,
+        table: CRYPT_ONLY_TABLE,
+      }));
+      try {
+        host.setRoutes('encrypted-only', routes);
+        host.setRules('encrypted-only', rules);
+        refusing = rules.length > 0;
+      } catch (e) {
+        log(0, 'cannot refuse plain tunnels to encrypted-only networks', { error: String(e) });
+      }
     };
 
     const receivingName = () => `${config?.tunDevName ?? 'X7'}wgIn`;
