@@ -180,6 +180,28 @@ describe('crypt-tun in the simulator', () => {
     expect(tunnelRoutes(sim, 'c')).toEqual([`192.0.2.0/24 ${dev}`, `2001:db8:1::/64 ${dev}`]);
   });
 
+  it("a gone client keeps its place on the gateway's receiving device for the grace period", async () => {
+    const { sim, nodes } = mesh({ g: { ...gateway(), cryptTun: 1 }, c: client(2), r: {} });
+    await run(sim, nodes, 30_000);
+    const cId = sim.node('c').instance.engine.nodeId;
+    const peers = async () => (await nodes.get('g')!.wgctrl!.getDevice('X7wgIn')).peers.length;
+    expect(await peers()).toBe(1);
+    sim.stop('c');
+    const known = () =>
+      sim
+        .node('g')
+        .instance.engine.show('originators')
+        .some((r) => r.name === 'c');
+    let t = 0;
+    for (; known() && t < 600_000; t += 1000) await run(sim, nodes, 1000);
+    expect(known(), 'g purged c').toBe(false);
+    expect(nodes.get('g')!.wg.peer(cId)).toBeDefined();
+    expect(await peers()).toBe(1);
+    await run(sim, nodes, 65_000);
+    expect(nodes.get('g')!.wg.peer(cId)).toBeUndefined();
+    expect(await peers()).toBe(0);
+  });
+
   it('cryptTun=0 stays plain; a runtime change to 2 moves the traffic into WireGuard and back', async () => {
     const { sim, nodes, configure } = mesh({ g: { ...gateway(), cryptTun: 1 }, c: client(0), r: {} });
     await run(sim, nodes, 30_000);

@@ -98,6 +98,11 @@ export function createCryptTunPlugin() {
       host?.log(level, msg, fields);
 
     const offersOf = (id: string): CryptOffers => decodeOffers(host?.tlv(id, TLV_TYPE.CRYPT_TUN));
+    /**
+     * The last offers of each node, kept while the wg plugin keeps its peer: a client that is gone
+     * for a moment keeps its place on the receiving device through the wg plugin's grace period.
+     */
+    const lastOffers = new Map<string, CryptOffers>();
     const peerOk = (id: string): boolean => wg.available() && wg.peer(id) !== undefined;
     const settingOf = (search: TunOutConfig): CryptLevel => search.crypt ?? cryptTun;
 
@@ -157,9 +162,11 @@ export function createCryptTunPlugin() {
       const ids = new Set<string>();
       const taken = new Map<string, string>();
       const self = host?.self().id;
-      for (const p of [...wg.peers()].sort((a, b) => (a.nodeId < b.nodeId ? -1 : 1))) {
+      const admitted = [...wg.peers()].sort((a, b) => (a.nodeId < b.nodeId ? -1 : 1));
+      for (const id of lastOffers.keys()) if (!admitted.some((p) => p.nodeId === id)) lastOffers.delete(id);
+      for (const p of admitted) {
         if (p.nodeId === self) continue;
-        const sources = offersOf(p.nodeId).sources.filter((s) => {
+        const sources = (lastOffers.get(p.nodeId) ?? offersOf(p.nodeId)).sources.filter((s) => {
           const other = taken.get(s);
           if (other === undefined) return true;
           log(2, 'tunnel network announced by two nodes: the first keeps it', {
@@ -269,7 +276,12 @@ export function createCryptTunPlugin() {
             announced = hex(b);
             return b;
           },
-          consume: () => reselect(),
+          consume: (node, b) => {
+            // a node that stopped announcing loses its offers at once; a gone one keeps them (grace)
+            if (b) lastOffers.set(node.id, decodeOffers(b));
+            else if (host?.node(node.id)) lastOffers.delete(node.id);
+            reselect();
+          },
         });
         wg.onPeersChanged(reselect);
       },
