@@ -86,6 +86,8 @@ export const TLV_TYPE = {
   WIREGUARD: 24,
   /** bmx7d extension, docs/protocol.md §4.13 "CRYPT_TUN"; the reference relays and ignores it. */
   CRYPT_TUN: 25,
+  /** bmx7d extension, docs/protocol.md §4.13 "PQ_KEM"; the reference relays and ignores it. */
+  PQ_KEM: 26,
   TOPOLOGY: 27,
   INFO: 28,
   SMS: 29,
@@ -115,8 +117,8 @@ export type KnownTlvType =
   | 29;
 /**
  * TLV types without a handler in the reference (kept as raw bytes; 4, 12, 24-26, 30 are free for
- * extensions). 24 is bmx7d's WIREGUARD and 25 its CRYPT_TUN: each decodes as such when valid, and
- * stays raw otherwise.
+ * extensions). 24 is bmx7d's WIREGUARD, 25 its CRYPT_TUN and 26 its PQ_KEM: each decodes as such when
+ * valid, and stays raw otherwise.
  */
 export type UnknownTlvType = 4 | 7 | 8 | 11 | 12 | 16 | 24 | 25 | 26 | 30 | 31;
 
@@ -191,6 +193,10 @@ export const MSG_SIZE = {
   CRYPT_TUN_HEADER: 2,
   /** A CRYPT_TUN entry: crypt u8, flags u8, family u8, prefix length u8, address 16 (§4.13). */
   CRYPT_TUN_ENTRY: 20,
+  /** PQ_KEM header: version u8, alg u8, reserved u16 (§4.13); the public key follows. */
+  PQ_KEM_HEADER: 4,
+  /** A PQ_KEM ML-KEM-768 public key (FIPS 203 encapsulation key, §4.13). */
+  PQ_KEM_ML_KEM_768_KEY: 1184,
   INFO_HEADER: 20,
   SMS_HEADER: 20,
   SMS_NAME: 16,
@@ -199,7 +205,7 @@ export const MSG_SIZE = {
 /** WIREGUARD TLV versions and capability flags (§4.13 "WIREGUARD"). */
 export const WIREGUARD_VERSION = 1;
 export const WIREGUARD_FLAG = {
-  /** Reserved: the node will announce a post-quantum KEM key. */
+  /** The node announces a post-quantum KEM key in a PQ_KEM TLV (§4.13 "PQ_KEM"). */
   PQ_KEM: 0x01,
 } as const;
 
@@ -208,6 +214,13 @@ export const CRYPT_TUN_VERSION = 1;
 export const CRYPT_TUN_FLAG = {
   /** The entry's network is one of the node's tunnel source networks (a tunDev network). */
   SOURCE: 0x01,
+} as const;
+
+/** PQ_KEM TLV version and KEM algorithms (§4.13 "PQ_KEM"). */
+export const PQ_KEM_VERSION = 1;
+export const PQ_KEM_ALG = {
+  /** ML-KEM-768 (FIPS 203): a 1184-byte public key. */
+  ML_KEM_768: 1,
 } as const;
 
 /** RSA key types (crypt.h CRYPT_RSA*_TYPE); only 4-8 are usable by the reference. */

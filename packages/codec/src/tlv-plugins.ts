@@ -1,10 +1,19 @@
 /**
  * Description TLVs of the reference's plugins and of bmx7d's extensions (docs/protocol.md §4.8,
  * §4.13, §4.14): the tunnel plugin's TUN6 … TUN6IN6_NET, the topology and sms plugins' TOPOLOGY and
- * SMS, and bmx7d's WIREGUARD and CRYPT_TUN. The core's TLVs and the table of every codec are in tlv.ts.
+ * SMS, and bmx7d's WIREGUARD, CRYPT_TUN and PQ_KEM. The core's TLVs and the table of every codec are in
+ * tlv.ts.
  */
 import { fromLatin1, latin1, put16, put32, take, u16, u32 } from './bytes.js';
-import { CRYPT_TUN_VERSION, MSG_SIZE, SHA_LEN, TLV_TYPE, WIREGUARD_VERSION } from './constants.js';
+import {
+  CRYPT_TUN_VERSION,
+  MSG_SIZE,
+  PQ_KEM_ALG,
+  PQ_KEM_VERSION,
+  SHA_LEN,
+  TLV_TYPE,
+  WIREGUARD_VERSION,
+} from './constants.js';
 import { ensure, fail, ok } from './result.js';
 import { addrList, byte, fixedBytes, listCodec, type TlvCodec } from './tlv-codec.js';
 
@@ -140,6 +149,27 @@ export interface CryptTunTlv {
   /** Reserved (0); unknown bits are ignored on receive. */
   readonly flags: number;
   readonly entries: readonly CryptTunEntry[];
+}
+
+/**
+ * PQ_KEM (26, bmx7d extension, §4.13): the node's post-quantum KEM public key, to which peers
+ * encapsulate to derive WireGuard pre-shared keys (docs/pq-psk.md). A 4-byte header (version, alg,
+ * reserved u16), then the key: exactly 1184 bytes for alg 1 (ML-KEM-768). A later layout takes a
+ * new version number: the decoder accepts any version ≥ 1 but reads only the version-1 layout.
+ */
+export interface PqKemTlv {
+  readonly type: typeof TLV_TYPE.PQ_KEM;
+  /** 1 or higher (0 is refused). */
+  readonly version: number;
+  /** KEM algorithm (PQ_KEM_ALG): 1 = ML-KEM-768; any other value is refused. */
+  readonly alg: number;
+  /** The KEM public key: an ML-KEM-768 encapsulation key, 1184 bytes, for alg 1. */
+  readonly publicKey: Uint8Array;
+  /**
+   * The reserved u16: sent as 0 (absent = 0) and ignored on receive, but a non-zero value is kept
+   * so the TLV re-encodes to the bytes received; the decoder sets it only when non-zero.
+   */
+  readonly reserved?: number;
 }
 
 const ingressCodec = (name: string, alen: number) =>
@@ -381,6 +411,46 @@ const cryptTunCodec: TlvCodec<CryptTunTlv> = {
   },
 };
 
+/** Public-key length in bytes per PQ_KEM algorithm. */
+const PQ_KEM_KEY_LEN: Readonly<Record<number, number>> = {
+  [PQ_KEM_ALG.ML_KEM_768]: MSG_SIZE.PQ_KEM_ML_KEM_768_KEY,
+};
+
+const pqKemCodec: TlvCodec<PqKemTlv> = {
+  name: 'PQ_KEM',
+  bounds: { header: MSG_SIZE.PQ_KEM_HEADER, minMsg: MSG_SIZE.PQ_KEM_ML_KEM_768_KEY, fixed: false },
+  extension: true,
+  decode(_t, b) {
+    const H = MSG_SIZE.PQ_KEM_HEADER;
+    if (b.length < H) return fail('ERR_LENGTH', `PQ_KEM: ${b.length} bytes, fewer than the ${H}-byte header`);
+    if (b[0]! < PQ_KEM_VERSION) return fail('ERR_VALUE', `PQ_KEM: version ${b[0]}`);
+    const keyLen = PQ_KEM_KEY_LEN[b[1]!];
+    if (keyLen === undefined) return fail('ERR_VALUE', `PQ_KEM: algorithm ${b[1]}`);
+    if (b.length !== H + keyLen)
+      return fail('ERR_LENGTH', `PQ_KEM: ${b.length - H} key bytes for algorithm ${b[1]}, needs ${keyLen}`);
+    const reserved = u16(b, 2);
+    return ok({
+      type: TLV_TYPE.PQ_KEM,
+      version: b[0]!,
+      alg: b[1]!,
+      publicKey: take(b, H, keyLen),
+      ...(reserved ? { reserved } : {}),
+    });
+  },
+  encode(v) {
+    const H = MSG_SIZE.PQ_KEM_HEADER;
+    const keyLen = PQ_KEM_KEY_LEN[v.alg];
+    ensure(keyLen !== undefined, `PQ_KEM algorithm ${v.alg}`);
+    ensure(v.version >= PQ_KEM_VERSION, 'PQ_KEM version 0');
+    const b = new Uint8Array(H + keyLen!);
+    b[0] = byte(v.version, 'PQ_KEM version');
+    b[1] = v.alg;
+    put16(b, 2, byte(v.reserved ?? 0, 'PQ_KEM reserved', 0xffff));
+    b.set(fixedBytes(v.publicKey, keyLen!, `PQ_KEM algorithm ${v.alg} publicKey`), H);
+    return b;
+  },
+};
+
 /** The plugins' and extensions' TLV types → codec (joined into TLV_CODECS). */
 export const PLUGIN_TLV_CODECS: Readonly<Partial<Record<number, TlvCodec>>> = {
   [TLV_TYPE.TUN6]: addrList<Tun6Tlv>('TUN6', 'endpoints') as TlvCodec,
@@ -394,4 +464,5 @@ export const PLUGIN_TLV_CODECS: Readonly<Partial<Record<number, TlvCodec>>> = {
   [TLV_TYPE.SMS]: smsCodec as TlvCodec,
   [TLV_TYPE.WIREGUARD]: wireguardCodec as TlvCodec,
   [TLV_TYPE.CRYPT_TUN]: cryptTunCodec as TlvCodec,
+  [TLV_TYPE.PQ_KEM]: pqKemCodec as TlvCodec,
 };

@@ -22,6 +22,7 @@ import { addrList, byte, fixedBytes, listCodec, type TlvCodec } from './tlv-code
 import {
   type CryptTunTlv,
   PLUGIN_TLV_CODECS,
+  type PqKemTlv,
   type SmsTlv,
   type TopologyTlv,
   type Tun6Tlv,
@@ -193,6 +194,7 @@ export type TlvValue =
   | SmsTlv
   | WireguardTlv
   | CryptTunTlv
+  | PqKemTlv
   | UnknownTlv;
 
 function keyCodec<T extends PubkeyTlv | DscSignatureTlv | DhmLinkKeyTlv>(

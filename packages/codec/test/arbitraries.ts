@@ -5,6 +5,8 @@ import {
   DHM_KEY_LEN,
   FRAME_TYPE,
   MAX_DESC_ROOT_SIZE,
+  MSG_SIZE,
+  PQ_KEM_ALG,
   RSA_KEY_LEN,
   SHA_LEN,
   TLV_TYPE,
@@ -32,8 +34,11 @@ const latin1 = (min: number, max: number) =>
 const rsaType = fc.integer({ min: 1, max: 8 });
 const rsaKey = rsaType.chain((t) => bytes(RSA_KEY_LEN[t]!).map((k) => ({ keyType: t, key: k })));
 
-/** 24 and 25 are left out: their raw bodies may decode as WIREGUARD or CRYPT_TUN (bmx7d extensions). */
-export const unknownTlvType = fc.constantFrom(4, 7, 8, 11, 12, 16, 26, 30, 31);
+/**
+ * 24, 25 and 26 are left out: they are bmx7d extensions (WIREGUARD, CRYPT_TUN, PQ_KEM), so a raw body
+ * decodes as the extension or is refused by its codec.
+ */
+export const unknownTlvType = fc.constantFrom(4, 7, 8, 11, 12, 16, 30, 31);
 
 /** A CRYPT_TUN entry (§4.13): IPv4 or IPv6, any valid crypt and prefix length. */
 export const cryptTunEntry = fc.oneof(
@@ -52,6 +57,23 @@ export const cryptTunEntry = fc.oneof(
     address: ip6,
   }),
 );
+
+/**
+ * A PQ_KEM value (§4.13): any version ≥ 1, ML-KEM-768 with a 1184-byte key; the reserved u16 is
+ * absent (sent as 0) or non-zero, as the decoder gives it.
+ */
+export const pqKemValue = fc
+  .record({
+    version: fc.integer({ min: 1, max: 255 }),
+    publicKey: bytes(MSG_SIZE.PQ_KEM_ML_KEM_768_KEY),
+    reserved: fc.option(fc.integer({ min: 1, max: 0xffff }), { nil: undefined }),
+  })
+  .map(({ reserved, ...v }) => ({
+    type: TLV_TYPE.PQ_KEM,
+    alg: PQ_KEM_ALG.ML_KEM_768,
+    ...v,
+    ...(reserved === undefined ? {} : { reserved }),
+  }));
 
 /** A TLV body value of every known type and of unknown types. */
 export const tlvValue: fc.Arbitrary<TlvValue> = fc.oneof(
@@ -224,6 +246,7 @@ export const tlvValue: fc.Arbitrary<TlvValue> = fc.oneof(
       entries: fc.array(cryptTunEntry, { maxLength: 4 }),
     })
     .map((v) => ({ type: TLV_TYPE.CRYPT_TUN, ...v })),
+  pqKemValue,
   fc.tuple(unknownTlvType, someBytes(1, 40)).map(([type, raw]) => ({ type, unknown: true as const, raw })),
 ) as fc.Arbitrary<TlvValue>;
 
