@@ -17,8 +17,8 @@
  * on the machine, so two nodes on one host must not make devices of the same name.
  */
 import { type ChildProcess, spawnSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { createHash, randomBytes } from 'node:crypto';
+import { chmodSync, existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createMesh, type Mesh } from '@bmx7/testbed';
 import { describeNetns } from '@bmx7/testenv/env';
@@ -244,6 +244,62 @@ describeNetns('encrypted gateway tunnels (crypt-tun) between bmx7d nodes', () =>
     expect(ctl('n4', '-c', 'trustedNodesDir=-').status).toBe(0);
     await waitFor('n1 back', () => reaches(), { timeoutMs: 60_000, intervalMs: 1000 });
   }, 120_000);
+
+  it('static pre-shared keys: mismatched keys complete no handshake, equal ones do; show wg says so', async () => {
+    const keyFile = (n: string, name: string, mode = 0o600) => {
+      const f = join(dir(n), name);
+      writeFileSync(f, mesh.execOk(n, 'wg', ['genpsk']), { mode });
+      chmodSync(f, mode);
+      return f;
+    };
+    const a1 = keyFile('n1', 'psk-a');
+    const a4 = join(dir('n4'), 'psk-a');
+    writeFileSync(a4, readFileSync(a1), { mode: 0o600 });
+    const b1 = keyFile('n1', 'psk-b');
+    // a key file others may read is refused, and nothing changes
+    const open = keyFile('n1', 'psk-open', 0o644);
+    const refused = ctl('n1', '-c', `wgPsk=${open}`);
+    expect(refused.status).not.toBe(0);
+    expect(`${refused.stdout}${refused.stderr}`).toMatch(/mode 644/);
+    expect(ctl('n4', '-c', `wgPsk=${a4}`).status).toBe(0);
+    // n1 starts afresh with the other key: no handshake completes
+    await mesh.stop('n1', 'SIGTERM');
+    mesh.start(
+      'n1',
+      bmx7dSpec((n) => ['linkTimeout=10000', `wgPsk=${b1}`, ...args[n.name]!.flatMap((a) => a.split(' '))]),
+    );
+    const wgRow = () => {
+      const r = ctl('n1', 'show', 'wg', '--json');
+      return r.status === 0
+        ? (JSON.parse(r.stdout).rows as Array<Record<string, unknown>>).find((x) => x.dev === gatewayDev())
+        : undefined;
+    };
+    await waitFor('n1 routes into WireGuard', () => deviceOf('n1', UP4) === gatewayDev(), {
+      timeoutMs: 60_000,
+      intervalMs: 1000,
+    });
+    await new Promise((r) => setTimeout(r, 7000)); // more than one handshake attempt (5 s apart)
+    expect(ping(4, UP4)).toBe(false);
+    expect(wgRow()).toMatchObject({ psk: 'static', lastHandshake: '---' });
+    // the same key on both ends: the handshake completes, traffic flows
+    expect(ctl('n1', '-c', `wgPsk=${a1}`).status).toBe(0);
+    await waitFor('traffic with equal keys', () => reaches(), { timeoutMs: 60_000, intervalMs: 1000 });
+    // show wg reads the devices every 2 s
+    await waitFor('show wg has the handshake', () => wgRow()?.lastHandshake !== '---', { timeoutMs: 10_000 });
+    // both ends hold the same key: compared as hashes, never printed
+    const sha = (t: string) => createHash('sha256').update(t.trim()).digest('hex');
+    const n1Key = mesh.execOk('n1', 'wg', ['show', gatewayDev(), 'preshared-keys']).split('\t')[1]!;
+    const n4Line = mesh
+      .execOk('n4', 'wg', ['show', 'C4wgIn', 'preshared-keys'])
+      .split('\n')
+      .find((l) => l.trim() !== '')!;
+    expect(sha(n4Line.split('\t')[1]!)).toBe(sha(n1Key));
+    expect(sha(n1Key)).toBe(sha(readFileSync(a1, 'utf8')));
+    // back to no key on both ends for the tests that follow
+    expect(ctl('n1', '-c', 'wgPsk=-').status).toBe(0);
+    expect(ctl('n4', '-c', 'wgPsk=-').status).toBe(0);
+    await waitFor('no key on either end', () => wgRow()?.psk === 'none', { timeoutMs: 20_000 });
+  }, 180_000);
 
   it('cryptTun=2 towards a gateway without WireGuard: no route and no plaintext', async () => {
     await mesh.stop('n4', 'SIGTERM');

@@ -11,7 +11,7 @@ import { CRYPT_TUN_OPTIONS, type CryptTunPlugin, createCryptTunPlugin } from '@b
 import { checkTunSettings, createTunPlugin, TUN_PLUGIN_OPTIONS, type TunComponents } from '@bmx7/plugin-tun';
 import { createWgPlugin, WG_PLUGIN_OPTIONS, type WgPlugin } from '@bmx7/plugin-wg';
 import type { Wgctrl } from '@bmx7/wgctrl';
-import { WG_BACKEND_OPTION } from './linux/wireguard.js';
+import { readSecretFile, WG_BACKEND_OPTION } from './linux/wireguard.js';
 
 /** What the daemon knows of a plugin before it runs one: its name, its options and their check. */
 export type PluginDeclaration = Pick<EnginePlugin, 'name' | 'options' | 'check'>;
@@ -50,9 +50,10 @@ export const TUN_BACKEND_OPTION: PluginOption = {
 export const WG_PLUGIN: DaemonPlugin = {
   name: 'wg',
   options: [...WG_PLUGIN_OPTIONS, WG_BACKEND_OPTION],
-  check: (next) => createWgPlugin()({}).check?.(next),
+  check: (next) => createWgPlugin()({ readSecretFile }).check?.(next),
   create: (services) =>
     createWgPlugin()({
+      readSecretFile,
       wgctrl: () => services.wgctrl(),
       system: {
         addAddress: (dev, prefix) => services.tun().system.addAddress(dev, prefix),

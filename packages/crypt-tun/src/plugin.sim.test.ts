@@ -60,6 +60,18 @@ interface Node {
   wgctrl: MemoryWgctrl | undefined;
 }
 
+/** Pre-shared key files of the simulated nodes (as `wg genpsk` writes them). */
+const PSK_FILES = new Map<string, Uint8Array>([
+  ['/psk-a', new TextEncoder().encode(`${wgKeyToBase64(new Uint8Array(32).fill(0xa1))}\n`)],
+  ['/psk-b', new TextEncoder().encode(`${wgKeyToBase64(new Uint8Array(32).fill(0xb2))}\n`)],
+  ['/not-a-key', new TextEncoder().encode('hello\n')],
+]);
+const readSecretFile = (path: string) => {
+  const f = PSK_FILES.get(path);
+  if (!f) throw new Error(`${path}: ENOENT`);
+  return f;
+};
+
 function mesh(
   config: Record<string, Settings>,
   opts: { noWireguard?: string[]; trust?: Record<string, string[]> } = {},
@@ -84,6 +96,7 @@ function mesh(
         };
         const wgctrl = opts.noWireguard?.includes(name) ? undefined : createMemoryWgctrl();
         const wg = createWgPlugin()({
+          readSecretFile,
           random: (n) => components.random.bytes(n),
           wgctrl: () => wgctrl,
           system,
@@ -200,6 +213,52 @@ describe('crypt-tun in the simulator', () => {
     await run(sim, nodes, 65_000);
     expect(nodes.get('g')!.wg.peer(cId)).toBeUndefined();
     expect(await peers()).toBe(0);
+  });
+
+  it("static pre-shared keys: wgPsk on both ends, a search's /wgPsk instead, an unreadable one builds no tunnel", async () => {
+    const withPsk = (file: string, search?: string): Settings => {
+      const c = client(2);
+      const outs = c.tunOut as Record<string, PluginChildValues>;
+      return {
+        ...c,
+        ...(search ? {} : { wgPsk: file }),
+        tunOut: search
+          ? Object.fromEntries(Object.entries(outs).map(([k, v]) => [k, { ...v, wgPsk: search }]))
+          : outs,
+      };
+    };
+    const { sim, nodes, configure } = mesh({
+      g: { ...gateway(), cryptTun: 1, wgPsk: '/psk-a' },
+      c: withPsk('/psk-a'),
+      r: {},
+    });
+    await run(sim, nodes, 30_000);
+    const dev = `X7wg_${short(sim, 'g')}`;
+    const psk = async (n: string, d: string) =>
+      (await nodes.get(n)!.wgctrl!.getDevice(d)).peers.map((p) => p.hasPresharedKey);
+    expect(await psk('c', dev)).toEqual([true]);
+    expect(await psk('g', 'X7wgIn')).toEqual([true]);
+    const rows = sim
+      .node('c')
+      .instance.engine.show('wg')
+      .filter((r) => r.dev === dev);
+    expect(rows.map((r) => r.psk)).toEqual(['static']);
+    // the search's own file instead of wgPsk (the key itself never appears in a table)
+    configure('c', withPsk('/psk-a', '/psk-b'));
+    await run(sim, nodes, 5_000);
+    expect(await psk('c', dev)).toEqual([true]);
+    expect(JSON.stringify(sim.node('c').instance.engine.show('wg'))).not.toContain(
+      wgKeyToBase64(new Uint8Array(32).fill(0xb2)),
+    );
+    // a file without a key: fail closed, no route
+    configure('c', withPsk('/psk-a', '/not-a-key'));
+    await run(sim, nodes, 5_000);
+    expect(tunnelRoutes(sim, 'c')).toEqual([]);
+    // wgPsk itself is checked before it is taken
+    expect(nodes.get('c')!.wg.check?.(settings({ wgPsk: '/not-a-key' }))).toMatch(
+      /wgPsk: \/not-a-key: holds no base64/,
+    );
+    expect(nodes.get('c')!.wg.check?.(settings({ wgPsk: '/missing' }))).toMatch(/ENOENT/);
   });
 
   it('cryptTun=0 stays plain; a runtime change to 2 moves the traffic into WireGuard and back', async () => {

@@ -160,6 +160,14 @@ export function createCryptTunPlugin() {
     const receivingPeers = (): { peers: WgPeerWant[]; ids: Set<string> } => {
       const peers: WgPeerWant[] = [];
       const ids = new Set<string>();
+      let psk: Uint8Array | undefined;
+      try {
+        psk = wg.staticPsk();
+      } catch (e) {
+        // fail closed: no peer rather than peers without the configured key
+        log(0, 'wgPsk unusable: the receiving device admits nobody', { error: (e as Error).message });
+        return { peers, ids };
+      }
       const taken = new Map<string, string>();
       const self = host?.self().id;
       const admitted = [...wg.peers()].sort((a, b) => (a.nodeId < b.nodeId ? -1 : 1));
@@ -178,7 +186,11 @@ export function createCryptTunPlugin() {
         if (sources.length === 0) continue;
         for (const s of sources) taken.set(s, p.shortId);
         ids.add(p.nodeId);
-        peers.push({ publicKey: p.publicKey, allowedIps: sources });
+        peers.push({
+          publicKey: p.publicKey,
+          allowedIps: sources,
+          ...(psk ? { presharedKey: psk, pskSource: 'static' as const } : {}),
+        });
       }
       return { peers, ids };
     };
@@ -202,12 +214,33 @@ export function createCryptTunPlugin() {
             peers: receiving.peers,
             addresses: [],
           });
+        /** The PSK file each gateway device got its key from ('' for wgPsk), to report conflicts. */
+        const pskOf = new Map<string, string>();
         const toGateway = (w: Candidate): string | undefined => {
           const peer = wg.peer(w.gateway.id);
           if (!peer) return undefined;
           const name = gatewayDevName(w.gateway.id);
+          let psk: Uint8Array | undefined;
+          try {
+            psk = wg.staticPsk(w.search.wgPsk);
+          } catch (e) {
+            // fail closed: a configured key that cannot be read builds no tunnel
+            log(0, 'pre-shared key unusable: no tunnel', {
+              tunOut: w.search.name,
+              error: (e as Error).message,
+            });
+            return undefined;
+          }
+          const file = w.search.wgPsk ?? '';
+          const had = pskOf.get(name);
+          if (had !== undefined && had !== file)
+            log(2, 'two searches give one gateway different pre-shared keys: the first keeps its', {
+              tunOut: w.search.name,
+              dev: name,
+            });
           let d = wants.get(name);
           if (!d) {
+            pskOf.set(name, file);
             d = {
               name,
               listenPort: 0,
@@ -217,6 +250,7 @@ export function createCryptTunPlugin() {
                   endpoint: peer.endpoint,
                   allowedIps: [...ALL],
                   persistentKeepalive: CLIENT_KEEPALIVE_S,
+                  ...(psk ? { presharedKey: psk, pskSource: 'static' as const } : {}),
                 },
               ],
               addresses: [],

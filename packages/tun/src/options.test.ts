@@ -60,6 +60,7 @@ describe('TUN_PLUGIN_OPTIONS (docs/protocol.md §5.4, tun.c)', () => {
       'exportOnly',
       'exportDistance',
       'crypt',
+      'wgPsk',
     ]);
   });
 

@@ -278,6 +278,11 @@ export const TUN_PLUGIN_OPTIONS: readonly PluginOption[] = [
         type: int(0, 2),
         help: 'with crypt-tun, instead of cryptTun: 0 plain, 1 WireGuard where the gateway offers it, 2 WireGuard only',
       },
+      {
+        name: 'wgPsk',
+        type: { kind: 'file' },
+        help: 'with crypt-tun: pre-shared key file for the WireGuard tunnels of this search, instead of wgPsk',
+      },
     ],
   },
 ];
@@ -350,6 +355,8 @@ export interface TunOutConfig {
   readonly exportDistance: number;
   /** `/crypt` (crypt-tun): overrides the node's cryptTun for this search; absent: not set. */
   readonly crypt?: CryptLevel;
+  /** `/wgPsk` (crypt-tun): the pre-shared key file of this search's WireGuard tunnels. */
+  readonly wgPsk?: string;
 }
 
 export interface TunConfig {
@@ -646,6 +653,8 @@ function parseTunOut(name: string, children: Children, options: ParseTunOptions)
   };
   if (srcNet) out.srcNet = srcNet;
   if (r.has('crypt')) out.crypt = r.int('crypt') as CryptLevel;
+  const psk = r.str('wgPsk');
+  if (psk !== undefined && psk !== '' && psk !== '-') out.wgPsk = psk;
   const gwName = r.str('gwName');
   if (gwName !== undefined && gwName !== '') {
     if (gwName.length > MAX_HOSTNAME_LEN || !validName(gwName))

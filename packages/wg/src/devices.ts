@@ -8,6 +8,7 @@
  * The private key is read from `privateKey()` each time a device is configured and handed to wgctrl
  * only; it is never kept, logged or put in an error (wgctrl's errors never carry keys either).
  */
+import { createHash } from 'node:crypto';
 import { wgKeyToBase64 } from '@bmx7/crypto';
 import { type Wgctrl, WgctrlError, type WgDevice, type WgPeerConfig } from '@bmx7/wgctrl';
 
@@ -19,6 +20,10 @@ export interface WgPeerWant {
   readonly allowedIps: readonly string[];
   /** Seconds; 0/absent = off. */
   readonly persistentKeepalive?: number;
+  /** The pre-shared key, 32 bytes; absent: none. Handed to wgctrl only, never logged or shown. */
+  readonly presharedKey?: Uint8Array;
+  /** Where the pre-shared key came from, for `show=wg` (`static` when absent and a key is set). */
+  readonly pskSource?: 'static' | 'pq';
 }
 
 export interface WgDeviceWant {
@@ -54,6 +59,8 @@ export interface WgDevices {
   ready(name: string): boolean;
   /** The devices made here, by name. */
   names(): string[];
+  /** The last want of a device (show tables read the PSK source from it). */
+  want(name: string): WgDeviceWant | undefined;
   /** The last device state read by refresh() (runtime: endpoints learnt, handshakes, rx/tx), by name. */
   state(name: string): WgDevice | undefined;
   /** Reads every made device back (for show tables); a device that cannot be read is dropped from state. */
@@ -71,7 +78,10 @@ interface MadeDevice {
   configured: string | undefined;
 }
 
-/** A comparable text of a want (public keys only: the private key is not part of it). */
+/**
+ * A comparable text of a want: public keys, and a pre-shared key only as a hash (the private key is
+ * not part of it; this text stays inside the module).
+ */
 function wantKey(w: WgDeviceWant): string {
   return JSON.stringify([
     w.listenPort,
@@ -81,6 +91,7 @@ function wantKey(w: WgDeviceWant): string {
       p.endpoint ?? '',
       p.allowedIps,
       p.persistentKeepalive ?? 0,
+      p.presharedKey ? createHash('sha256').update(p.presharedKey).digest('hex') : '',
     ]),
   ]);
 }
@@ -92,6 +103,7 @@ function peerConfig(p: WgPeerWant): WgPeerConfig {
     allowedIps: [...p.allowedIps],
     ...(p.endpoint ? { endpoint: p.endpoint } : {}),
     ...(p.persistentKeepalive ? { persistentKeepalive: p.persistentKeepalive } : {}),
+    ...(p.presharedKey ? { presharedKey: wgKeyToBase64(p.presharedKey) } : {}),
   };
 }
 
@@ -258,6 +270,7 @@ export function createWgDevices(opts: WgDevicesOptions): WgDevices {
       }
     },
     names: () => [...made.keys()].sort(),
+    want: (name) => wants.get(name),
     ready(name) {
       const d = made.get(name);
       const w = wants.get(name);

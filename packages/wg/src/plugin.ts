@@ -11,7 +11,7 @@
  */
 import { decodeTlvBody, encodeTlvBody, TLV_TYPE, WIREGUARD_VERSION, type WireguardTlv } from '@bmx7/codec';
 import type { EnginePlugin, NodeView, PluginHost, PluginOption, PluginSettings, ShowRows } from '@bmx7/core';
-import { wgKeyToBase64 } from '@bmx7/crypto';
+import { wgKeyFromBase64, wgKeyToBase64 } from '@bmx7/crypto';
 import type { Wgctrl } from '@bmx7/wgctrl';
 import { createWgDevices, type WgDevices, type WgSystemPort } from './devices.js';
 import { loadWgIdentity, type WgIdentity } from './identity.js';
@@ -31,7 +31,15 @@ export const WG_PLUGIN_OPTIONS: readonly PluginOption[] = [
     default: DEFAULT_WG_LISTEN_PORT,
     help: 'UDP port of the WireGuard interface, announced in the description',
   },
+  {
+    name: 'wgPsk',
+    type: { kind: 'file' },
+    help: 'pre-shared key for every WireGuard peer: a file as `wg genpsk` writes it (base64), mode 0600; `-` for none',
+  },
 ];
+
+/** Reads a secret file, refusing one that group or others may read (the daemon's; tests inject). */
+export type SecretFileReader = (path: string) => Uint8Array;
 
 /** Trust level from which a node is admitted while trust is configured (a trust file's default). */
 const TRUSTED = 2;
@@ -53,6 +61,8 @@ export interface WgComponents {
   readonly wgctrl?: () => Wgctrl | undefined;
   /** Addresses on the devices (the daemon journals them). Required with `wgctrl`. */
   readonly system?: WgSystemPort;
+  /** Reads pre-shared key files (`wgPsk`, a search's `/wgPsk`); without it they are refused. */
+  readonly readSecretFile?: SecretFileReader;
 }
 
 /** A desired WireGuard peer: one per node announcing a valid WIREGUARD TLV. */
@@ -88,6 +98,22 @@ export interface WgPlugin extends EnginePlugin {
   restarted(name: string): Promise<void>;
   /** Deletes its devices and closes the control (the daemon awaits it when it stops). */
   close(): Promise<void>;
+  /**
+   * The static pre-shared key of a file (a search's `/wgPsk`), else of `wgPsk`; undefined: none.
+   * Throws when the file cannot be used (the caller then builds no tunnel: fail closed).
+   */
+  staticPsk(path?: string): Uint8Array | undefined;
+}
+
+/** A PSK file's key: base64 of 32 bytes, as `wg genpsk` writes it; the reason names the file only. */
+export function readPsk(read: SecretFileReader | undefined, path: string): Uint8Array {
+  if (!read) throw new Error(`${path}: no reader for key files here`);
+  const text = new TextDecoder().decode(read(path)).trim();
+  try {
+    return wgKeyFromBase64(text);
+  } catch {
+    throw new Error(`${path}: holds no base64 WireGuard key (wg genpsk)`);
+  }
 }
 
 /**
@@ -129,6 +155,19 @@ export function wireguardBody(publicKey: Uint8Array, listenPort: number): Uint8A
   return encodeTlvBody(v);
 }
 
+/** The `wgPsk` path (undefined: none), or the reason it is refused. */
+function pskPathOf(next: PluginSettings, read: SecretFileReader | undefined): { path?: string } | string {
+  const s = next.get('wgPsk');
+  const v = s?.kind === 'single' ? String(s.value) : undefined;
+  if (v === undefined || v === '' || v === '-') return {};
+  try {
+    readPsk(read, v);
+  } catch (e) {
+    return `wgPsk: ${(e as Error).message}`;
+  }
+  return { path: v };
+}
+
 /** The `wgListenPort` setting, or the reason it is refused. */
 function listenPortOf(next: PluginSettings): number | string {
   const s = next.get('wgListenPort');
@@ -146,6 +185,7 @@ export function createWgPlugin(init: WgPluginInit = {}) {
     let host: PluginHost | undefined;
     let identity: WgIdentity | undefined;
     let listenPort = DEFAULT_WG_LISTEN_PORT;
+    let pskPath: string | undefined;
     let wgctrl: Wgctrl | undefined;
     let devices: WgDevices | undefined;
     let running = false;
@@ -303,7 +343,10 @@ export function createWgPlugin(init: WgPluginInit = {}) {
               : '---',
             rx: p.rxBytes,
             tx: p.txBytes,
-            psk: p.hasPresharedKey ? 'static' : 'none',
+            psk: p.hasPresharedKey
+              ? (devices?.want(dev)?.peers.find((w) => wgKeyToBase64(w.publicKey) === p.publicKey)
+                  ?.pskSource ?? 'static')
+              : 'none',
           });
         }
       }
@@ -361,17 +404,28 @@ export function createWgPlugin(init: WgPluginInit = {}) {
       },
       check(next) {
         const p = listenPortOf(next);
-        return typeof p === 'string' ? p : undefined;
+        if (typeof p === 'string') return p;
+        const k = pskPathOf(next, components.readSecretFile);
+        return typeof k === 'string' ? k : undefined;
       },
       reconfigure(next) {
         const p = listenPortOf(next);
-        if (typeof p === 'string') {
-          host?.log(0, 'wg settings refused', { reason: p });
+        const k = pskPathOf(next, components.readSecretFile);
+        if (typeof p === 'string' || typeof k === 'string') {
+          host?.log(0, 'wg settings refused', { reason: typeof p === 'string' ? p : k });
           return;
+        }
+        if (k.path !== pskPath) {
+          pskPath = k.path;
+          peersChanged();
         }
         if (p === listenPort) return;
         listenPort = p;
         host?.updateDescription();
+      },
+      staticPsk(path) {
+        const file = path ?? pskPath;
+        return file === undefined ? undefined : readPsk(components.readSecretFile, file);
       },
       peers: () => [...peers.values()],
       peer: (id) => peers.get(id.toLowerCase()),

@@ -5,7 +5,7 @@
  * that was restarted has a new TUN device: the daemon reads its links again and installs the routes
  * into it, after the wg plugin put its addresses back.
  */
-import { existsSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ConfigState } from '@bmx7/control';
 import type { Logger, PluginOption } from '@bmx7/core';
@@ -32,6 +32,22 @@ export interface DaemonWgInit {
   onDevice(name: string): void;
   /** A supervised wireguard-go came back: the wg plugin re-adds the device's addresses. */
   onRestart(name: string): Promise<void>;
+}
+
+/**
+ * Reads a secret file (a pre-shared key): refused when group or others may read or write it, as
+ * ssh refuses such a key; the message names the file and the mode, never the content.
+ */
+export function readSecretFile(path: string): Uint8Array {
+  let mode: number;
+  try {
+    mode = statSync(path).mode;
+  } catch (e) {
+    throw new Error(`${path}: ${(e as NodeJS.ErrnoException).code ?? 'unreadable'}`);
+  }
+  if (mode & 0o077)
+    throw new Error(`${path}: mode ${(mode & 0o777).toString(8)}, must be 600 (readable by the owner only)`);
+  return new Uint8Array(readFileSync(path));
 }
 
 /** Leftovers of a killed daemon: a wireguard-go whose link is gone also leaves its socket. */
