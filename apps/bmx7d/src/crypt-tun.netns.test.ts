@@ -192,6 +192,38 @@ describeNetns('encrypted gateway tunnels (crypt-tun) between bmx7d nodes', () =>
     );
   }, 150_000);
 
+  it('post-quantum PSKs: both ends hold the same agreed key (compared as hashes), show wg says pq', async () => {
+    const row = (n: string, dev: string) => {
+      const r = ctl(n, 'show', 'wg', '--json');
+      return r.status === 0
+        ? (JSON.parse(r.stdout).rows as Array<Record<string, unknown>>).find((x) => x.dev === dev)
+        : undefined;
+    };
+    await waitFor(
+      'a post-quantum PSK on both ends',
+      () => row('n1', gatewayDev())?.psk === 'pq' && row('n4', 'C4wgIn')?.psk === 'pq',
+      {
+        timeoutMs: 30_000,
+        intervalMs: 500,
+      },
+    );
+    const sha = (t: string) => createHash('sha256').update(t.trim()).digest('hex');
+    const keyOf = (n: string, dev: string) =>
+      sha(
+        mesh
+          .execOk(n, 'wg', ['show', dev, 'preshared-keys'])
+          .split('\n')
+          .find((l) => l.trim() !== '')!
+          .split('\t')[1]!,
+      );
+    await waitFor('equal keys', () => keyOf('n1', gatewayDev()) === keyOf('n4', 'C4wgIn'), {
+      timeoutMs: 10_000,
+    });
+    expect(keyOf('n1', gatewayDev())).not.toBe(sha('(none)'));
+    expect(reaches()).toBe(true);
+    expect(Number(row('n1', gatewayDev())?.pqEpoch)).toBeGreaterThanOrEqual(1);
+  }, 60_000);
+
   it('cryptTun=0 at runtime: traffic moves to plain ip6tnl, and the same capture finds the marker on the relays', async () => {
     const r = ctl('n1', '-c', 'cryptTun=0');
     expect(r.status, r.stderr).toBe(0);
@@ -262,11 +294,17 @@ describeNetns('encrypted gateway tunnels (crypt-tun) between bmx7d nodes', () =>
     expect(refused.status).not.toBe(0);
     expect(`${refused.stdout}${refused.stderr}`).toMatch(/mode 644/);
     expect(ctl('n4', '-c', `wgPsk=${a4}`).status).toBe(0);
-    // n1 starts afresh with the other key: no handshake completes
+    // n1 starts afresh with the other key and without post-quantum PSKs (which would take the
+    // slot): no handshake completes
     await mesh.stop('n1', 'SIGTERM');
     mesh.start(
       'n1',
-      bmx7dSpec((n) => ['linkTimeout=10000', `wgPsk=${b1}`, ...args[n.name]!.flatMap((a) => a.split(' '))]),
+      bmx7dSpec((n) => [
+        'linkTimeout=10000',
+        `wgPsk=${b1}`,
+        'pqPsk=0',
+        ...args[n.name]!.flatMap((a) => a.split(' ')),
+      ]),
     );
     const wgRow = () => {
       const r = ctl('n1', 'show', 'wg', '--json');

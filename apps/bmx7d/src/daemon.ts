@@ -22,7 +22,7 @@ import {
   watchRtnl,
 } from '@bmx7/netlink';
 import type { TunComponents } from '@bmx7/plugin-tun';
-import type { WgPlugin } from '@bmx7/plugin-wg';
+import { DEFAULT_PQ_PSK_PORT, type WgPlugin } from '@bmx7/plugin-wg';
 import { createLinuxClock } from './clock.js';
 import { createDaemonBackend } from './control-backend.js';
 import { type ControlServer, startControlServer } from './control-server.js';
@@ -31,6 +31,7 @@ import { createFilesPort } from './linux/files.js';
 import { hasAddress, infoKey, interfaceInfo, readKernelView } from './linux/interfaces.js';
 import { openJournal } from './linux/journal.js';
 import { createKernel, undoEntry } from './linux/kernel.js';
+import { createPqSocket } from './linux/pq-socket.js';
 import { chooseTunnelBackend, createTunnelSystem } from './linux/tunnels.js';
 import { createDaemonWgctrl, removeStaleSocket } from './linux/wireguard.js';
 import { createDaemonLogger, type DaemonLogger } from './log.js';
@@ -204,6 +205,7 @@ export async function startDaemon(
     };
     const services: DaemonServices = {
       plugin: (name) => made.get(name),
+      pqTransport: () => createPqSocket(DEFAULT_PQ_PSK_PORT, logger),
       wgctrl: () =>
         createDaemonWgctrl({
           state,

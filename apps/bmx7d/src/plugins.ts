@@ -9,7 +9,7 @@ import { type ChildOptionSpec, type ConfigState, OptionError, type OptionSpec } 
 import type { Engine, EnginePlugin, PluginOption, PluginSettings } from '@bmx7/core';
 import { CRYPT_TUN_OPTIONS, type CryptTunPlugin, createCryptTunPlugin } from '@bmx7/plugin-crypt-tun';
 import { checkTunSettings, createTunPlugin, TUN_PLUGIN_OPTIONS, type TunComponents } from '@bmx7/plugin-tun';
-import { createWgPlugin, WG_PLUGIN_OPTIONS, type WgPlugin } from '@bmx7/plugin-wg';
+import { createWgPlugin, type PqTransport, WG_PLUGIN_OPTIONS, type WgPlugin } from '@bmx7/plugin-wg';
 import type { Wgctrl } from '@bmx7/wgctrl';
 import { readSecretFile, WG_BACKEND_OPTION } from './linux/wireguard.js';
 
@@ -27,6 +27,8 @@ export interface DaemonServices {
   wgctrl(): Wgctrl | undefined;
   /** A plugin made before this one (built-in plugins are made in BUILTIN_PLUGINS order). */
   plugin(name: string): DaemonPluginInstance | undefined;
+  /** The post-quantum PSK exchange's UDP socket (docs/pq-psk.md), opened when first asked. */
+  pqTransport(): PqTransport;
 }
 
 /** A plugin bmx7d has: its declaration and how to make one. */
@@ -54,6 +56,7 @@ export const WG_PLUGIN: DaemonPlugin = {
   create: (services) =>
     createWgPlugin()({
       readSecretFile,
+      pqTransport: () => services.pqTransport(),
       wgctrl: () => services.wgctrl(),
       system: {
         addAddress: (dev, prefix) => services.tun().system.addAddress(dev, prefix),

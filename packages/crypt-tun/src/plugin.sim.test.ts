@@ -5,10 +5,18 @@
  *
  *   c — r — g   (g: a gateway with an uplink network; c: a client; r: a relay)
  */
+
+import { createHash } from 'node:crypto';
 import type { PluginChildValues, PluginSetting, PluginSettings } from '@bmx7/core';
 import { wgGeneratePrivateKey, wgKeyToBase64, wgPublicKey } from '@bmx7/crypto';
 import { createMemoryBackend, createTunPlugin, type TunPlugin, type TunSystemPort } from '@bmx7/plugin-tun';
-import { createWgPlugin, type WgPlugin, type WgSystemPort } from '@bmx7/plugin-wg';
+import {
+  createMemoryPqBus,
+  createWgPlugin,
+  type MemoryPqBus,
+  type WgPlugin,
+  type WgSystemPort,
+} from '@bmx7/plugin-wg';
 import {
   type Bmx7Instance,
   createBmx7Factory,
@@ -74,7 +82,11 @@ const readSecretFile = (path: string) => {
 
 function mesh(
   config: Record<string, Settings>,
-  opts: { noWireguard?: string[]; trust?: Record<string, string[]> } = {},
+  opts: {
+    noWireguard?: string[];
+    trust?: Record<string, string[]>;
+    bus?: MemoryPqBus;
+  } = {},
 ) {
   const nodes = new Map<string, Node>();
   const files = new Map<string, MemoryFiles>();
@@ -97,6 +109,7 @@ function mesh(
         const wgctrl = opts.noWireguard?.includes(name) ? undefined : createMemoryWgctrl();
         const wg = createWgPlugin()({
           readSecretFile,
+          ...(opts.bus ? { pqTransport: (ip: string) => opts.bus!.transport(ip) } : {}),
           random: (n) => components.random.bytes(n),
           wgctrl: () => wgctrl,
           system,
@@ -259,6 +272,96 @@ describe('crypt-tun in the simulator', () => {
       /wgPsk: \/not-a-key: holds no base64/,
     );
     expect(nodes.get('c')!.wg.check?.(settings({ wgPsk: '/missing' }))).toMatch(/ENOENT/);
+  });
+
+  it('post-quantum PSKs: agreed, equal on both ends, rotated, again after a restart; a tampered RESP installs nothing', async () => {
+    let tamper = false;
+    let tampered = 0;
+    const bus = createMemoryPqBus({
+      filter: (_from, _to, payload) => {
+        // RESP (type 2): flip a bit of the ciphertext while asked to
+        if (!tamper || payload[5] !== 2) return payload;
+        tampered++;
+        const b = Uint8Array.from(payload);
+        b[100]! ^= 1;
+        return b;
+      },
+    });
+    const g0 = { ...gateway(), cryptTun: 1, pqPskInterval: 20_000 };
+    const c0 = { ...client(2), pqPskInterval: 20_000 };
+    const { sim, nodes, configure } = mesh({ g: g0, c: c0, r: {} }, { bus });
+    await run(sim, nodes, 30_000);
+    const cId = sim.node('c').instance.engine.nodeId;
+    const gId = sim.node('g').instance.engine.nodeId;
+    const hash = (k: Uint8Array | undefined) =>
+      k ? createHash('sha256').update(k).digest('hex') : undefined;
+    const keys = () => ({
+      c: hash(nodes.get('c')!.wg.pqPsk(gId, 'initiator')?.psk),
+      g: hash(nodes.get('g')!.wg.pqPsk(cId, 'responder')?.psk),
+      epoch: nodes.get('c')!.wg.pqPsk(gId, 'initiator')?.epoch,
+    });
+    const first = keys();
+    expect(first.c).toBeDefined();
+    expect(first.g).toBe(first.c);
+    const dev = `X7wg_${short(sim, 'g')}`;
+    expect(
+      sim
+        .node('c')
+        .instance.engine.show('wg')
+        .find((r) => r.dev === dev),
+    ).toMatchObject({ psk: 'pq' });
+    expect(
+      sim
+        .node('g')
+        .instance.engine.show('wg')
+        .find((r) => r.dev === 'X7wgIn'),
+    ).toMatchObject({ psk: 'pq' });
+    // no table shows a key
+    const table = JSON.stringify(sim.node('c').instance.engine.show('wg'));
+    expect(table).not.toContain(
+      Buffer.from(nodes.get('c')!.wg.pqPsk(gId, 'initiator')!.psk).toString('base64'),
+    );
+    // rotation every 20 s
+    await run(sim, nodes, 60_000);
+    const later = keys();
+    expect(later.epoch! - first.epoch!).toBeGreaterThanOrEqual(2);
+    expect(later.g).toBe(later.c);
+    expect(later.c).not.toBe(first.c);
+    // a tampered RESP: nothing installed, the key in use stays, a counter shows it
+    tamper = true;
+    await run(sim, nodes, 25_000);
+    tamper = false;
+    expect(tampered).toBeGreaterThan(0);
+    const row = sim
+      .node('c')
+      .instance.engine.show('wg')
+      .find((r) => r.dev === dev)!;
+    expect(Number(row.pqRefused)).toBeGreaterThan(0);
+    expect(keys().c).toBe(later.c);
+    expect(keys().g).toBe(later.c);
+    // the gateway restarts: the keys are agreed again within one interval
+    sim.restart('g');
+    configure('g', g0);
+    await run(sim, nodes, 20_000);
+    const again = keys();
+    expect(again.g).toBeDefined();
+    expect(again.g).toBe(again.c);
+    console.log(
+      `post-quantum PSK: ${later.epoch} rotations in 90 s at a 20-s interval, ${tampered} tampered RESPs refused`,
+    );
+  });
+
+  it('a search requiring a post-quantum PSK builds no tunnel towards a gateway without a KEM key', async () => {
+    const bus = createMemoryPqBus();
+    const c: Settings = { ...client(2), tunOut: { up6: { network: '2001:db8:1::/64', pq: 1 } } };
+    const { sim, nodes, configure } = mesh({ g: { ...gateway(), cryptTun: 1, pqPsk: 0 }, c, r: {} }, { bus });
+    await run(sim, nodes, 30_000);
+    expect(tunnelRoutes(sim, 'c')).toEqual([]);
+    // with a KEM key on the gateway, the tunnel comes once the key is agreed
+    sim.restart('g');
+    configure('g', { ...gateway(), cryptTun: 1 });
+    await run(sim, nodes, 30_000);
+    expect(tunnelRoutes(sim, 'c')).toEqual([`2001:db8:1::/64 X7wg_${short(sim, 'g')}`]);
   });
 
   it('cryptTun=0 stays plain; a runtime change to 2 moves the traffic into WireGuard and back', async () => {

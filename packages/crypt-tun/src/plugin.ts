@@ -157,6 +157,20 @@ export function createCryptTunPlugin() {
     const gatewayDevName = (id: string) => `${config?.tunDevName ?? 'X7'}wg_${id.slice(0, 8).toUpperCase()}`;
 
     /** The receiving device's peers: admitted nodes offering their own networks with WireGuard. */
+    /** The PQ PSK pairs of this round (initiator towards gateways, responder for clients). */
+    let pairs: { nodeId: string; role: 'initiator' | 'responder' }[] = [];
+    /** A peer's PSK: the post-quantum one once agreed, else the static one; its source for show=wg. */
+    const pskFor = (
+      nodeId: string,
+      role: 'initiator' | 'responder',
+      staticPsk: Uint8Array | undefined,
+    ): Pick<WgPeerWant, 'presharedKey' | 'pskSource'> => {
+      if (wg.pqAvailable() && wg.peerKem(nodeId)) pairs.push({ nodeId, role });
+      const pq = wg.pqPsk(nodeId, role);
+      if (pq) return { presharedKey: pq.psk, pskSource: 'pq' };
+      return staticPsk ? { presharedKey: staticPsk, pskSource: 'static' } : {};
+    };
+
     const receivingPeers = (): { peers: WgPeerWant[]; ids: Set<string> } => {
       const peers: WgPeerWant[] = [];
       const ids = new Set<string>();
@@ -186,17 +200,16 @@ export function createCryptTunPlugin() {
         if (sources.length === 0) continue;
         for (const s of sources) taken.set(s, p.shortId);
         ids.add(p.nodeId);
-        peers.push({
-          publicKey: p.publicKey,
-          allowedIps: sources,
-          ...(psk ? { presharedKey: psk, pskSource: 'static' as const } : {}),
-        });
+        peers.push({ publicKey: p.publicKey, allowedIps: sources, ...pskFor(p.nodeId, 'responder', psk) });
       }
       return { peers, ids };
     };
 
     const hook: TunCryptHook = {
-      admit: (search, gateway, net) => decide(search, gateway, net) !== 'none',
+      admit: (search, gateway, net) =>
+        decide(search, gateway, net) !== 'none' &&
+        // a search requiring a post-quantum PSK uses only gateways that announce a KEM key
+        !(search.pq && !(wg.pqAvailable() && wg.peerKem(gateway.id))),
       configured(c) {
         config = c;
         redescribe();
@@ -204,6 +217,7 @@ export function createCryptTunPlugin() {
       async carry(winners) {
         const out = new Map<Candidate, TunnelCarrier>();
         const devices = wg.devices();
+        pairs = [];
         const wants = new Map<string, WgDeviceWant & { addresses: string[] }>();
         const receiving =
           devices && config && offersWireguard(config, cryptTun) ? receivingPeers() : undefined;
@@ -241,6 +255,9 @@ export function createCryptTunPlugin() {
           let d = wants.get(name);
           if (!d) {
             pskOf.set(name, file);
+            const key = pskFor(w.gateway.id, 'initiator', psk);
+            // a search requiring a post-quantum PSK builds nothing until one is agreed
+            if (w.search.pq && key.pskSource !== 'pq') return undefined;
             d = {
               name,
               listenPort: 0,
@@ -250,13 +267,13 @@ export function createCryptTunPlugin() {
                   endpoint: peer.endpoint,
                   allowedIps: [...ALL],
                   persistentKeepalive: CLIENT_KEEPALIVE_S,
-                  ...(psk ? { presharedKey: psk, pskSource: 'static' as const } : {}),
+                  ...key,
                 },
               ],
               addresses: [],
             };
             wants.set(name, d);
-          }
+          } else if (w.search.pq && d.peers[0]?.pskSource !== 'pq') return undefined;
           const inner = w.route.family === 6 ? w.tunDev.tun6Address : w.tunDev.tun4Address;
           if (inner) {
             const a = `${prefixToString({ ...inner.address, len: w.route.family === 6 ? 128 : 32 })}`;
@@ -286,6 +303,7 @@ export function createCryptTunPlugin() {
           if (dev) pending.set(w, dev);
         }
         if (!devices) return out;
+        wg.pqPairs(pairs);
         devices.set([...wants.values()]);
         await devices.settled();
         for (const [w, dev] of pending) if (devices.ready(dev)) out.set(w, { kind: 'encrypted', dev });

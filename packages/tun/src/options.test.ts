@@ -61,6 +61,7 @@ describe('TUN_PLUGIN_OPTIONS (docs/protocol.md §5.4, tun.c)', () => {
       'exportDistance',
       'crypt',
       'wgPsk',
+      'pq',
     ]);
   });
 

@@ -283,6 +283,11 @@ export const TUN_PLUGIN_OPTIONS: readonly PluginOption[] = [
         type: { kind: 'file' },
         help: 'with crypt-tun: pre-shared key file for the WireGuard tunnels of this search, instead of wgPsk',
       },
+      {
+        name: 'pq',
+        type: int(0, 1),
+        help: "with crypt-tun: 1 builds this search's WireGuard tunnels only with a post-quantum pre-shared key",
+      },
     ],
   },
 ];
@@ -357,6 +362,8 @@ export interface TunOutConfig {
   readonly crypt?: CryptLevel;
   /** `/wgPsk` (crypt-tun): the pre-shared key file of this search's WireGuard tunnels. */
   readonly wgPsk?: string;
+  /** `/pq=1` (crypt-tun): no tunnel of this search without a post-quantum pre-shared key. */
+  readonly pq?: boolean;
 }
 
 export interface TunConfig {
@@ -655,6 +662,7 @@ function parseTunOut(name: string, children: Children, options: ParseTunOptions)
   if (r.has('crypt')) out.crypt = r.int('crypt') as CryptLevel;
   const psk = r.str('wgPsk');
   if (psk !== undefined && psk !== '' && psk !== '-') out.wgPsk = psk;
+  if (r.has('pq') && r.int('pq') === 1) out.pq = true;
   const gwName = r.str('gwName');
   if (gwName !== undefined && gwName !== '') {
     if (gwName.length > MAX_HOSTNAME_LEN || !validName(gwName))

@@ -197,8 +197,8 @@ export function checkTunSettings(
     const t = [...config.tunIns, ...config.tunOuts].find((x) => x.crypt !== undefined);
     if (t)
       return `${config.tunIns.includes(t as never) ? 'tunIn' : 'tunOut'}=${t.name} /crypt: needs the crypt-tun plugin`;
-    const o = config.tunOuts.find((x) => x.wgPsk !== undefined);
-    if (o) return `tunOut=${o.name} /wgPsk: needs the crypt-tun plugin`;
+    const o = config.tunOuts.find((x) => x.wgPsk !== undefined || x.pq !== undefined);
+    if (o) return `tunOut=${o.name} /${o.wgPsk !== undefined ? 'wgPsk' : 'pq'}: needs the crypt-tun plugin`;
   }
   return unsupported(config);
 }

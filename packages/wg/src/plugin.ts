@@ -9,12 +9,35 @@
  * wireguard-go) but decides none of them: crypt-tun says which devices and peers its tunnels need
  * (`devices().set(…)`), and `show=wg` lists them with what the devices read back.
  */
-import { decodeTlvBody, encodeTlvBody, TLV_TYPE, WIREGUARD_VERSION, type WireguardTlv } from '@bmx7/codec';
+import {
+  decodeTlvBody,
+  encodeTlvBody,
+  PQ_KEM_ALG,
+  PQ_KEM_VERSION,
+  type PqKemTlv,
+  TLV_TYPE,
+  WIREGUARD_FLAG,
+  WIREGUARD_VERSION,
+  type WireguardTlv,
+} from '@bmx7/codec';
 import type { EnginePlugin, NodeView, PluginHost, PluginOption, PluginSettings, ShowRows } from '@bmx7/core';
-import { wgKeyFromBase64, wgKeyToBase64 } from '@bmx7/crypto';
+import {
+  derivePqPsk,
+  type MlKemKeyPair,
+  mlkemDecapsulate,
+  mlkemEncapsulate,
+  pqConfirmTag,
+  pqTagEqual,
+  wgKeyFromBase64,
+  wgKeyToBase64,
+} from '@bmx7/crypto';
 import type { Wgctrl } from '@bmx7/wgctrl';
 import { createWgDevices, type WgDevices, type WgSystemPort } from './devices.js';
 import { loadWgIdentity, type WgIdentity } from './identity.js';
+import { loadKemKeyPair } from './kem.js';
+import { createPqManager, type PqManager, type PqPair } from './pq/manager.js';
+import { DEFAULT_PQ_PSK_INTERVAL_MS, type PqRole } from './pq/session.js';
+import type { PqTransport } from './pq/transport.js';
 
 /**
  * Default WireGuard listen port: next to BMX7's own 6270 (docs/protocol.md §2.3), so one firewall
@@ -35,6 +58,19 @@ export const WG_PLUGIN_OPTIONS: readonly PluginOption[] = [
     name: 'wgPsk',
     type: { kind: 'file' },
     help: 'pre-shared key for every WireGuard peer: a file as `wg genpsk` writes it (base64), mode 0600; `-` for none',
+  },
+  {
+    name: 'pqPsk',
+    type: { kind: 'int', min: 0, max: 1 },
+    default: 1,
+    when: 'init',
+    help: 'post-quantum pre-shared keys: announce an ML-KEM-768 key and agree a PSK with every WireGuard peer that announces one (docs/pq-psk.md)',
+  },
+  {
+    name: 'pqPskInterval',
+    type: { kind: 'int', min: 10_000, max: 86_400_000 },
+    default: DEFAULT_PQ_PSK_INTERVAL_MS,
+    help: 'milliseconds between post-quantum PSK rotations',
   },
 ];
 
@@ -63,6 +99,11 @@ export interface WgComponents {
   readonly system?: WgSystemPort;
   /** Reads pre-shared key files (`wgPsk`, a search's `/wgPsk`); without it they are refused. */
   readonly readSecretFile?: SecretFileReader;
+  /**
+   * Opens the post-quantum exchange's transport at start (UDP over the mesh, docs/pq-psk.md);
+   * without it, or with `pqPsk=0`, the node announces no KEM key and agrees no PQ PSK.
+   */
+  readonly pqTransport?: (ownIp: string) => PqTransport | undefined;
 }
 
 /** A desired WireGuard peer: one per node announcing a valid WIREGUARD TLV. */
@@ -103,6 +144,14 @@ export interface WgPlugin extends EnginePlugin {
    * Throws when the file cannot be used (the caller then builds no tunnel: fail closed).
    */
   staticPsk(path?: string): Uint8Array | undefined;
+  /** A peer's announced ML-KEM-768 key (PQ_KEM), while PQ PSKs run here. */
+  peerKem(nodeId: string): Uint8Array | undefined;
+  /** Whether this node agrees post-quantum PSKs (a KEM key announced). */
+  pqAvailable(): boolean;
+  /** The pairs crypt-tun has WireGuard peers for (initiator: to a gateway; responder: a client). */
+  pqPairs(pairs: readonly { readonly nodeId: string; readonly role: PqRole }[]): void;
+  /** The PQ PSK agreed with a peer in a role (not enumerable), and its epoch. */
+  pqPsk(nodeId: string, role: PqRole): { readonly epoch: number; readonly psk: Uint8Array } | undefined;
 }
 
 /** A PSK file's key: base64 of 32 bytes, as `wg genpsk` writes it; the reason names the file only. */
@@ -143,11 +192,11 @@ export function admittedPeer(
 }
 
 /** The WIREGUARD body of the own description: version 1, no flags (§4.13). */
-export function wireguardBody(publicKey: Uint8Array, listenPort: number): Uint8Array {
+export function wireguardBody(publicKey: Uint8Array, listenPort: number, flags = 0): Uint8Array {
   const v: WireguardTlv = {
     type: TLV_TYPE.WIREGUARD,
     version: WIREGUARD_VERSION,
-    flags: 0,
+    flags,
     listenPort,
     publicKey,
     extra: new Uint8Array(0),
@@ -186,6 +235,12 @@ export function createWgPlugin(init: WgPluginInit = {}) {
     let identity: WgIdentity | undefined;
     let listenPort = DEFAULT_WG_LISTEN_PORT;
     let pskPath: string | undefined;
+    let pqWanted = true;
+    let pqIntervalMs = DEFAULT_PQ_PSK_INTERVAL_MS;
+    let kem: MlKemKeyPair | undefined;
+    let pq: PqManager | undefined;
+    /** Announced KEM keys by node id (PQ_KEM bodies that decode). */
+    const peerKems = new Map<string, Uint8Array>();
     let wgctrl: Wgctrl | undefined;
     let devices: WgDevices | undefined;
     let running = false;
@@ -304,6 +359,7 @@ export function createWgPlugin(init: WgPluginInit = {}) {
         privateKey: () => wgKeyToBase64(id.privateKey),
         log: (level, msg, fields) => host?.log(level, msg, fields),
       });
+      openPq();
       const refresh = (): void => {
         stopRefresh = host?.clock.schedule(REFRESH_MS, () => {
           if (!running) return;
@@ -311,6 +367,48 @@ export function createWgPlugin(init: WgPluginInit = {}) {
         });
       };
       refresh();
+    };
+
+    /** The KEM key and the exchanges, when PQ PSKs are wanted and a transport opens. */
+    const openPq = (): void => {
+      if (!host || pq || !pqWanted || !components.pqTransport) return;
+      let transport: PqTransport | undefined;
+      try {
+        transport = components.pqTransport(host.self().primaryIp);
+      } catch (e) {
+        host.log(0, 'no post-quantum PSKs: the exchange socket did not open', { error: String(e) });
+        return;
+      }
+      if (!transport) return;
+      const r = loadKemKeyPair(host.files, components.random);
+      kem = r.keys;
+      if (r.created) host.log(3, 'created an ML-KEM-768 key');
+      pq = createPqManager({
+        selfId: host.self().id,
+        selfKem: kem,
+        crypto: { mlkemEncapsulate, mlkemDecapsulate, derivePqPsk, pqConfirmTag, pqTagEqual },
+        clock: host.clock,
+        transport,
+        intervalMs: pqIntervalMs,
+        log: (level, msg, fields) => host?.log(level, msg, fields),
+        onInstall: () => peersChanged(),
+      });
+    };
+
+    const consumeKem = (node: NodeView, body: Uint8Array | undefined) => {
+      if (body === undefined) {
+        // a gone node keeps its key through the grace period, as its peer does
+        if (host?.node(node.id)) peerKems.delete(node.id);
+      } else {
+        const r = decodeTlvBody(TLV_TYPE.PQ_KEM, body);
+        const v = r.ok ? (r.value as PqKemTlv) : undefined;
+        if (v && v.alg === PQ_KEM_ALG.ML_KEM_768) peerKems.set(node.id, v.publicKey);
+        else {
+          peerKems.delete(node.id);
+          host?.log(2, 'PQ_KEM TLV ignored', { node: node.shortId, reason: r.ok ? 'algorithm' : r.reason });
+        }
+      }
+      peersChanged();
     };
 
     /** The node whose announced key this is (show=wg names peers by node). */
@@ -347,6 +445,7 @@ export function createWgPlugin(init: WgPluginInit = {}) {
               ? (devices?.want(dev)?.peers.find((w) => wgKeyToBase64(w.publicKey) === p.publicKey)
                   ?.pskSource ?? 'static')
               : 'none',
+            ...pqCells(node?.nodeId),
           });
         }
       }
@@ -366,9 +465,22 @@ export function createWgPlugin(init: WgPluginInit = {}) {
           rx: 0,
           tx: 0,
           psk: 'none',
+          ...pqCells(undefined),
         });
       return out;
     };
+
+    /** A peer's PQ PSK state: epoch, key age in seconds, and messages refused (never the key). */
+    function pqCells(nodeId: string | undefined): Record<string, string | number> {
+      const st = nodeId ? (pq?.status(nodeId, 'initiator') ?? pq?.status(nodeId, 'responder')) : undefined;
+      if (!st) return { pqEpoch: '---', pskAge: '---', pqRefused: 0 };
+      const c = st.counters;
+      return {
+        pqEpoch: st.epoch ?? '---',
+        pskAge: st.keyAgeMs === undefined ? '---' : Math.round(st.keyAgeMs / 1000),
+        pqRefused: c.badResp + c.badConfirm + c.stale + c.malformed,
+      };
+    }
 
     return {
       name: 'wg',
@@ -380,9 +492,22 @@ export function createWgPlugin(init: WgPluginInit = {}) {
             // a node without WireGuard announces no key (nobody could reach it)
             if (components.wgctrl && !devices) return undefined;
             const id = ownIdentity();
-            return id ? wireguardBody(id.publicKey, listenPort) : undefined;
+            return id ? wireguardBody(id.publicKey, listenPort, kem ? WIREGUARD_FLAG.PQ_KEM : 0) : undefined;
           },
           consume,
+        });
+        h.registerTlv(TLV_TYPE.PQ_KEM, {
+          produce: () => {
+            if (!kem) return undefined;
+            const v: PqKemTlv = {
+              type: TLV_TYPE.PQ_KEM,
+              version: PQ_KEM_VERSION,
+              alg: PQ_KEM_ALG.ML_KEM_768,
+              publicKey: kem.publicKey,
+            };
+            return encodeTlvBody(v);
+          },
+          consume: consumeKem,
         });
         h.on((e) => {
           if (e.type === 'node-gone') removeLater(e.id);
@@ -419,10 +544,33 @@ export function createWgPlugin(init: WgPluginInit = {}) {
           pskPath = k.path;
           peersChanged();
         }
+        const want = next.get('pqPsk');
+        pqWanted = !(want?.kind === 'single' && Number(want.value) === 0);
+        const iv = next.get('pqPskInterval');
+        const ms = iv?.kind === 'single' ? Number(iv.value) : DEFAULT_PQ_PSK_INTERVAL_MS;
+        if (Number.isInteger(ms) && ms >= 10_000 && ms !== pqIntervalMs) {
+          pqIntervalMs = ms;
+          pq?.setInterval(ms);
+        }
         if (p === listenPort) return;
         listenPort = p;
         host?.updateDescription();
       },
+      peerKem: (id) => (pq ? peerKems.get(id.toLowerCase()) : undefined),
+      pqAvailable: () => pq !== undefined,
+      pqPairs(pairs) {
+        if (!pq || !host) return;
+        const out: PqPair[] = [];
+        for (const p of pairs) {
+          const node = host.node(p.nodeId) ?? undefined;
+          const k = peerKems.get(p.nodeId.toLowerCase());
+          const ip =
+            node?.primaryIp ?? peers.get(p.nodeId.toLowerCase())?.endpoint.replace(/^\[(.*)\]:\d+$/, '$1');
+          if (k && ip) out.push({ nodeId: p.nodeId.toLowerCase(), role: p.role, ip, kem: k });
+        }
+        pq.setPairs(out);
+      },
+      pqPsk: (id, role) => pq?.psk(id, role),
       staticPsk(path) {
         const file = path ?? pskPath;
         return file === undefined ? undefined : readPsk(components.readSecretFile, file);
@@ -442,6 +590,8 @@ export function createWgPlugin(init: WgPluginInit = {}) {
       async close() {
         running = false;
         stopRefresh?.();
+        pq?.close();
+        pq = undefined;
         await devices?.close();
         devices = undefined;
         await wgctrl?.close();
