@@ -14,15 +14,16 @@
 # Exit status: the command's own, read from a console marker; 125 when the VM could not run the
 # command to its end: a build failure, the timeout, a guest panic, or a failure in the guest's init.
 #
-# Environment: BMX7_VM_TIMEOUT seconds for the whole run, build and boot included (default 290, so
-# that a run never passes 5 minutes; the kernel group takes 1.5-3.5 minutes on a busy 2-core machine);
+# Environment: BMX7_VM_TIMEOUT seconds for the whole run, build and boot included (default 600, so
+# that a run never passes 10 minutes; the kernel group takes 3-6 minutes on a busy 2-core machine,
+# half of it the crypt-tun line with kernel WireGuard and wireguard-go);
 # BMX7_VM_MEM guest memory in MiB (default 1024).
 set -uo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
 project=$(cd "$here/../.." && pwd)
 work="$here/.work"
-budget=${BMX7_VM_TIMEOUT:-290}
+budget=${BMX7_VM_TIMEOUT:-600}
 mem=${BMX7_VM_MEM:-1024}
 VM_FAILED=125
 
