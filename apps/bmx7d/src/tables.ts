@@ -119,15 +119,18 @@ export function nodesCell(engine: Engine): string {
   return `${originators}/${Math.max(originators, keys.length + (self ? 0 : 1))}`;
 }
 
+/** bmx7d's columns after a reference table's own, where a plugin fills them. */
+const EXTENSION_COLUMNS: Readonly<Record<string, readonly string[]>> = { tunnels: ['crypt'] };
+
 /** A table as the control protocol returns it; undefined for an unknown table. */
 export function tableResult(engine: Engine, table: string, host: HostFacts): TableResult | undefined {
   const def = REFERENCE_TABLES.get(table);
   const rows = tableRows(engine, table, host);
   if (rows === undefined) return undefined;
   if (def) {
-    // bmx7d's own columns (e.g. crypt-tun's `crypt` in tunnels) follow the reference's
-    const known = new Set(def.columns.map((c) => c.name));
-    const extra = [...new Set(rows.flatMap((r) => Object.keys(r)))].filter((n) => !known.has(n));
+    // bmx7d's own columns follow the reference's (crypt-tun's `crypt` in tunnels); rows may hold
+    // more fields than any table shows, so only these are added
+    const extra = (EXTENSION_COLUMNS[table] ?? []).filter((n) => rows.some((r) => n in r));
     const columns = [
       ...def.columns,
       ...extra.map((name) => ({ name, relevance: 2 as const, kind: 'text' as const })),
