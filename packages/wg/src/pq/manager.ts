@@ -63,7 +63,18 @@ interface Entry {
   pair: PqPair;
   session: PqSession;
   installed?: { epoch: number; psk: Uint8Array };
+  /** REKEYs sent since the peer was last heard from or a key was installed. */
+  rekeysUnanswered: number;
 }
+
+/**
+ * REKEYs a responder sends without hearing from the peer before it falls silent: a gateway has a
+ * session for every client that may use it, and most never do; one that does answers at once.
+ */
+export const PQ_MAX_UNANSWERED_REKEYS = 3;
+/** The type byte of a REKEY (docs/pq-psk.md "Messages"). */
+const REKEY_TYPE = 4;
+const TYPE_OFFSET = 5;
 
 export function createPqManager(o: PqManagerOptions): PqManager {
   const entries = new Map<string, Entry>();
@@ -75,8 +86,15 @@ export function createPqManager(o: PqManagerOptions): PqManager {
   let closed = false;
 
   const apply = (e: Entry, out: PqOutput) => {
-    for (const m of out.send) o.transport.send(e.pair.ip, m);
+    for (const m of out.send) {
+      if (m[TYPE_OFFSET] === REKEY_TYPE) {
+        if (e.rekeysUnanswered >= PQ_MAX_UNANSWERED_REKEYS) continue;
+        e.rekeysUnanswered++;
+      }
+      o.transport.send(e.pair.ip, m);
+    }
     if (out.install) {
+      e.rekeysUnanswered = 0;
       const inst = { epoch: out.install.epoch } as { epoch: number; psk: Uint8Array };
       Object.defineProperty(inst, 'psk', { value: out.install.psk, enumerable: false });
       e.installed = inst;
@@ -134,6 +152,7 @@ export function createPqManager(o: PqManagerOptions): PqManager {
     const role: PqRole = d.value.type === 'init' || d.value.type === 'confirm' ? 'responder' : 'initiator';
     const e = entries.get(key(hexOf(d.value.sender), role));
     if (!e) return;
+    e.rekeysUnanswered = 0;
     guarded(e, () => e.session.receive(d.value));
     arm();
   });
@@ -185,7 +204,7 @@ export function createPqManager(o: PqManagerOptions): PqManager {
           });
           continue;
         }
-        const ne: Entry = { pair: { ...p }, session };
+        const ne: Entry = { pair: { ...p }, session, rekeysUnanswered: 0 };
         entries.set(k, ne);
         guarded(ne, () => session.start());
       }
