@@ -47,6 +47,14 @@ import { type CryptDecision, cryptDecision, cryptLevel } from './policy.js';
 export const CRYPT_ONLY_RULE_PREF = 69;
 export const CRYPT_ONLY_TABLE = 69;
 
+/**
+ * A new device to a gateway waits this long after its first post-quantum PSK was installed: the
+ * gateway installs the same key when the CONFIRM arrives, a moment later, and a first handshake
+ * that meets the gateway's previous key fails; WireGuard retries only 5 s later (docs/pq-psk.md
+ * "The mismatch window").
+ */
+export const PQ_FIRST_USE_DELAY_MS = 500;
+
 /** Seconds between keepalives from a client: keeps its session, and so the gateway's way back, fresh. */
 export const CLIENT_KEEPALIVE_S = 25;
 const ALL = ['0.0.0.0/0', '::/0'] as const;
@@ -258,6 +266,13 @@ export function createCryptTunPlugin() {
             const key = pskFor(w.gateway.id, 'initiator', psk);
             // a search requiring a post-quantum PSK builds nothing until one is agreed
             if (w.search.pq && key.pskSource !== 'pq') return undefined;
+            // a new device waits until the gateway surely holds the key just agreed
+            const pq = wg.pqPsk(w.gateway.id, 'initiator');
+            const age = pq && host ? host.clock.now() - pq.installedAt : Number.POSITIVE_INFINITY;
+            if (key.pskSource === 'pq' && age < PQ_FIRST_USE_DELAY_MS && !devices?.names().includes(name)) {
+              host?.clock.schedule(PQ_FIRST_USE_DELAY_MS - age, reselect);
+              return undefined;
+            }
             d = {
               name,
               listenPort: 0,

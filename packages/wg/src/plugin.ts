@@ -151,7 +151,10 @@ export interface WgPlugin extends EnginePlugin {
   /** The pairs crypt-tun has WireGuard peers for (initiator: to a gateway; responder: a client). */
   pqPairs(pairs: readonly { readonly nodeId: string; readonly role: PqRole }[]): void;
   /** The PQ PSK agreed with a peer in a role (not enumerable), and its epoch. */
-  pqPsk(nodeId: string, role: PqRole): { readonly epoch: number; readonly psk: Uint8Array } | undefined;
+  pqPsk(
+    nodeId: string,
+    role: PqRole,
+  ): { readonly epoch: number; readonly installedAt: number; readonly psk: Uint8Array } | undefined;
 }
 
 /** A PSK file's key: base64 of 32 bytes, as `wg genpsk` writes it; the reason names the file only. */

@@ -74,7 +74,7 @@ describe('post-quantum PSK manager', () => {
     expect(hex(g.psk(id(1), 'responder')?.psk)).toBe(hex(c.psk(id(2), 'initiator')?.psk));
     expect(installs.sort()).toEqual(['c initiator 02', 'g responder 01']);
     // keys are not enumerable: JSON shows the epoch only
-    expect(JSON.stringify(c.psk(id(2), 'initiator'))).toBe('{"epoch":1}');
+    expect(JSON.stringify(c.psk(id(2), 'initiator'))).toBe('{"epoch":1,"installedAt":0}');
     await clock.advance(45_000);
     expect(c.psk(id(2), 'initiator')?.epoch).toBeGreaterThanOrEqual(3);
     expect(hex(g.psk(id(1), 'responder')?.psk)).toBe(hex(c.psk(id(2), 'initiator')?.psk));

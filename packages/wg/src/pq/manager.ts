@@ -48,7 +48,10 @@ export interface PqManager {
   /** The complete set of pairs: sessions start, stop, or learn a peer's new key. */
   setPairs(pairs: readonly PqPair[]): void;
   /** The installed PSK of a pair (not enumerable), and its epoch. */
-  psk(nodeId: string, role: PqRole): { readonly epoch: number; readonly psk: Uint8Array } | undefined;
+  psk(
+    nodeId: string,
+    role: PqRole,
+  ): { readonly epoch: number; readonly installedAt: number; readonly psk: Uint8Array } | undefined;
   status(nodeId: string, role: PqRole): PqSessionStatus | undefined;
   /** The interval in use; changing it restarts nothing (it applies from the next install). */
   setInterval(ms: number): void;
@@ -62,7 +65,7 @@ const sameBytes = (a: Uint8Array, b: Uint8Array) =>
 interface Entry {
   pair: PqPair;
   session: PqSession;
-  installed?: { epoch: number; psk: Uint8Array };
+  installed?: { epoch: number; installedAt: number; psk: Uint8Array };
   /** REKEYs sent since the peer was last heard from or a key was installed. */
   rekeysUnanswered: number;
 }
@@ -95,7 +98,11 @@ export function createPqManager(o: PqManagerOptions): PqManager {
     }
     if (out.install) {
       e.rekeysUnanswered = 0;
-      const inst = { epoch: out.install.epoch } as { epoch: number; psk: Uint8Array };
+      const inst = { epoch: out.install.epoch, installedAt: o.clock.now() } as {
+        epoch: number;
+        installedAt: number;
+        psk: Uint8Array;
+      };
       Object.defineProperty(inst, 'psk', { value: out.install.psk, enumerable: false });
       e.installed = inst;
       o.log?.(3, 'post-quantum PSK installed', {
