@@ -54,6 +54,12 @@ export const CRYPT_ONLY_TABLE = 69;
  * "The mismatch window").
  */
 export const PQ_FIRST_USE_DELAY_MS = 500;
+/**
+ * How long a new device to a gateway that announces a KEM key waits for the post-quantum PSK
+ * before it is made with the static key or none: the exchange takes one round trip, and a first
+ * handshake with another key than the gateway's fails and is retried only 5 s later.
+ */
+export const PQ_FIRST_KEY_WAIT_MS = 3000;
 
 /** Seconds between keepalives from a client: keeps its session, and so the gateway's way back, fresh. */
 export const CLIENT_KEEPALIVE_S = 25;
@@ -111,6 +117,8 @@ export function createCryptTunPlugin() {
      * for a moment keeps its place on the receiving device through the wg plugin's grace period.
      */
     const lastOffers = new Map<string, CryptOffers>();
+    /** When a device to each gateway was first wanted and waited for its post-quantum PSK. */
+    const firstWanted = new Map<string, number>();
     const peerOk = (id: string): boolean => wg.available() && wg.peer(id) !== undefined;
     const settingOf = (search: TunOutConfig): CryptLevel => search.crypt ?? cryptTun;
 
@@ -266,12 +274,25 @@ export function createCryptTunPlugin() {
             const key = pskFor(w.gateway.id, 'initiator', psk);
             // a search requiring a post-quantum PSK builds nothing until one is agreed
             if (w.search.pq && key.pskSource !== 'pq') return undefined;
-            // a new device waits until the gateway surely holds the key just agreed
-            const pq = wg.pqPsk(w.gateway.id, 'initiator');
-            const age = pq && host ? host.clock.now() - pq.installedAt : Number.POSITIVE_INFINITY;
-            if (key.pskSource === 'pq' && age < PQ_FIRST_USE_DELAY_MS && !devices?.names().includes(name)) {
-              host?.clock.schedule(PQ_FIRST_USE_DELAY_MS - age, reselect);
-              return undefined;
+            // a new device waits for the post-quantum PSK (for a while), and then until the gateway
+            // surely holds it too
+            if (host && !devices?.names().includes(name)) {
+              const now = host.clock.now();
+              const pq = wg.pqPsk(w.gateway.id, 'initiator');
+              if (pq) {
+                const age = now - pq.installedAt;
+                if (age < PQ_FIRST_USE_DELAY_MS) {
+                  host.clock.schedule(PQ_FIRST_USE_DELAY_MS - age, reselect);
+                  return undefined;
+                }
+              } else if (wg.pqAvailable() && wg.peerKem(w.gateway.id)) {
+                const since = firstWanted.get(w.gateway.id) ?? now;
+                firstWanted.set(w.gateway.id, since);
+                if (now - since < PQ_FIRST_KEY_WAIT_MS) {
+                  host.clock.schedule(PQ_FIRST_KEY_WAIT_MS - (now - since), reselect);
+                  return undefined;
+                }
+              }
             }
             d = {
               name,
@@ -318,6 +339,9 @@ export function createCryptTunPlugin() {
           if (dev) pending.set(w, dev);
         }
         if (!devices) return out;
+        for (const id of [...firstWanted.keys()])
+          if (!winners.some((w) => w.gateway.id === id) || devices.names().includes(gatewayDevName(id)))
+            firstWanted.delete(id);
         wg.pqPairs(pairs);
         devices.set([...wants.values()]);
         await devices.settled();
