@@ -190,7 +190,7 @@ if (!REF) {
       bed = undefined;
     });
 
-    it('a reference daemon as a relay in the middle: it relays the new TLVs (WIREGUARD type 24, CRYPT_TUN type 25), and the two bmx7d ends still build their encrypted tunnel across it', async () => {
+    it('a reference daemon as a relay in the middle: it relays the new TLVs (WIREGUARD type 24, CRYPT_TUN type 25, PQ_KEM type 26), and the two bmx7d ends still build their encrypted tunnel, with a post-quantum PSK, across it', async () => {
       // n3's WireGuard key reached n1 only inside n3's description, as the reference relayed it
       try {
         await waitFor(
@@ -223,6 +223,9 @@ if (!REF) {
       ]);
       expect(deviceOf('n1', UP4)).toBe(gatewayDev());
       expect(deviceOf('n1', UP6)).toBe(gatewayDev());
+      // n3's ML-KEM key (PQ_KEM, 1,188 bytes of referenced description content) crossed the
+      // reference too: the two ends agreed a post-quantum PSK across it
+      await waitFor('a post-quantum PSK on n1', () => peerOfN1()?.psk === 'pq', { timeoutMs: 20_000 });
       expect(ping(4, UP4), 'ping -4 through the tunnel').toBe(true);
       expect(ping(6, UP6), 'ping -6 through the tunnel').toBe(true);
 
