@@ -7,7 +7,7 @@
  */
 
 import { createHash } from 'node:crypto';
-import type { PluginChildValues, PluginSetting, PluginSettings } from '@bmx7/core';
+import type { PluginChildValues } from '@bmx7/core';
 import { wgGeneratePrivateKey, wgKeyToBase64, wgPublicKey } from '@bmx7/crypto';
 import { createMemoryBackend, createTunPlugin, type TunPlugin, type TunSystemPort } from '@bmx7/plugin-tun';
 import {
@@ -22,6 +22,8 @@ import {
   createBmx7Factory,
   createSimulation,
   type MemoryFiles,
+  type PlainPluginSettings,
+  pluginSettings,
   type Simulation,
   testRsaKey,
 } from '@bmx7/testkit';
@@ -29,19 +31,8 @@ import { createMemoryWgctrl, type MemoryWgctrl } from '@bmx7/wgctrl';
 import { describe, expect, it } from 'vitest';
 import { type CryptTunPlugin, createCryptTunPlugin } from './plugin.js';
 
-type Settings = Record<string, Record<string, PluginChildValues> | string | number>;
-
-function settings(s: Settings): PluginSettings {
-  const out = new Map<string, PluginSetting>();
-  for (const [k, v] of Object.entries(s))
-    out.set(
-      k,
-      typeof v === 'object'
-        ? { kind: 'multi', instances: new Map(Object.entries(v)) }
-        : { kind: 'single', value: v, children: {} },
-    );
-  return out;
-}
+type Settings = PlainPluginSettings;
+const settings = pluginSettings;
 
 const gateway = (crypt?: number): Settings => ({
   tunDev: { dflt: { tun6Address: 'fdaa:3::1/64', tun4Address: '10.3.0.1/24' } },

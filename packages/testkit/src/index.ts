@@ -50,6 +50,7 @@ export type { MemoryRoutes, MemoryRoutesInit, RouteChange } from './routes.js';
 export { createMemoryRoutes, DEFAULT_ROUTE_TABLE } from './routes.js';
 export type { MemoryRules, RuleChange } from './rules.js';
 export { createMemoryRules } from './rules.js';
+export { type PlainPluginSettings, pluginSettings } from './settings.js';
 export type {
   ChurnOptions,
   EngineFactory,

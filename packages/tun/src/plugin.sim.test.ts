@@ -9,26 +9,21 @@
  *       \
  *        g2 (the same at 50M)
  */
-import type { PluginChildValues, PluginSetting, PluginSettings } from '@bmx7/core';
-import { type Bmx7Instance, createBmx7Factory, createSimulation, type Simulation } from '@bmx7/testkit';
+import type { PluginChildValues } from '@bmx7/core';
+import {
+  type Bmx7Instance,
+  createBmx7Factory,
+  createSimulation,
+  type PlainPluginSettings,
+  pluginSettings,
+  type Simulation,
+} from '@bmx7/testkit';
 import { describe, expect, it } from 'vitest';
 import { createMemoryBackend, type MemoryBackend } from './dataplane/memory.js';
 import { createTunPlugin, type TunPlugin, type TunSystemPort } from './plugin.js';
 
-type Settings = Record<string, Record<string, PluginChildValues> | string | number>;
-
-/** Plugin settings from `{ tunDev: { dflt: { tun6Address: … } }, tunOutTimeout: 0 }`. */
-function settings(s: Settings): PluginSettings {
-  const out = new Map<string, PluginSetting>();
-  for (const [k, v] of Object.entries(s))
-    out.set(
-      k,
-      typeof v === 'object'
-        ? { kind: 'multi', instances: new Map(Object.entries(v)) }
-        : { kind: 'single', value: v, children: {} },
-    );
-  return out;
-}
+type Settings = PlainPluginSettings;
+const settings = pluginSettings;
 
 const gateway = (n: number, bandwidth: string): Settings => ({
   tunDev: { dflt: { tun6Address: `fdaa:${n}::1/64`, tun4Address: `10.${n}.0.1/24` } },

@@ -16,6 +16,7 @@
  * secrets, confirmation keys, PSKs) live only inside the closure; `status()` carries none, and the
  * PSK of an `install` is not enumerable, so neither JSON nor a log line prints it.
  */
+import type { PqPskInput } from '@bmx7/crypto';
 import {
   decodePqMessage,
   encodePqMessage,
@@ -44,22 +45,8 @@ export const PQ_MAX_RESP_VERIFY_PER_RETRY = 8;
 
 export type PqRole = 'initiator' | 'responder';
 
-/** What both ends feed into the key derivation (docs/pq-psk.md "Derivation"). */
-export interface PqDeriveInput {
-  /** Node ids, 28 bytes each. */
-  readonly initiatorId: Uint8Array;
-  readonly responderId: Uint8Array;
-  /** The announced ML-KEM-768 public keys, 1184 bytes each. */
-  readonly initiatorKem: Uint8Array;
-  readonly responderKem: Uint8Array;
-  /** The two ciphertexts, 1088 bytes each. */
-  readonly ctToResponder: Uint8Array;
-  readonly ctToInitiator: Uint8Array;
-  /** The two shared secrets, 32 bytes each. */
-  readonly ssResponder: Uint8Array;
-  readonly ssInitiator: Uint8Array;
-  readonly epoch: number;
-}
+/** What both ends feed into the key derivation (docs/pq-psk.md "Derivation"): @bmx7/crypto's input. */
+export type PqDeriveInput = PqPskInput;
 
 /**
  * The primitives the exchange needs, as @bmx7/crypto exports them (the module itself can be passed);
