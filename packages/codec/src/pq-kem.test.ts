@@ -6,7 +6,14 @@ import { createHash } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { pqKemValue } from '../test/arbitraries.js';
-import { allPayloads } from '../test/fixtures.js';
+import {
+  cryptTun,
+  descriptionBase,
+  descriptionHead,
+  extensionTlv,
+  sha224,
+  wireguard,
+} from '../test/extension-tlv.js';
 import { buildDescription } from './build.js';
 import { bytesEqual, fromHex } from './bytes.js';
 import {
@@ -14,16 +21,14 @@ import {
   MSG_SIZE,
   PQ_KEM_ALG,
   PQ_KEM_VERSION,
-  SHA_LEN,
   TLV_TYPE,
   tlvTypeName,
   WIREGUARD_FLAG,
 } from './constants.js';
 import { expandDescription, hashKey } from './content.js';
-import { type DescTlv, decodeDescription, encodeDescription } from './description.js';
-import { decodePacket } from './packet.js';
-import { decodeTlvBody, encodeTlvBody, isExtensionTlvType, isKnownTlvType, type PubkeyTlv } from './tlv.js';
-import type { CryptTunTlv, PqKemTlv, WireguardTlv } from './tlv-plugins.js';
+import { decodeDescription, encodeDescription } from './description.js';
+import { decodeTlvBody, encodeTlvBody } from './tlv.js';
+import type { PqKemTlv } from './tlv-plugins.js';
 import { deflate, inflate } from './zlib.js';
 
 const T = TLV_TYPE.PQ_KEM;
@@ -43,26 +48,8 @@ const golden = fromHex(
     PATTERN.repeat(74), // the 1184-byte public key
 );
 
-/** A decode that must fail with `code`, without throwing. */
-function refused(body: Uint8Array, code: 'ERR_LENGTH' | 'ERR_VALUE'): void {
-  const r = decodeTlvBody(T, body);
-  expect(r.ok).toBe(false);
-  if (!r.ok) {
-    expect(r.code).toBe(code);
-    expect(r.reason).toMatch(/^PQ_KEM/);
-  }
-}
-
-/** Decoding never throws; what decodes re-encodes to the same bytes. */
-function lossless(body: Uint8Array): boolean {
-  const r = decodeTlvBody(T, body);
-  if (!r.ok) {
-    expect(['ERR_LENGTH', 'ERR_VALUE']).toContain(r.code);
-    return false;
-  }
-  expect(bytesEqual(encodeTlvBody(r.value), body)).toBe(true);
-  return true;
-}
+const ext = extensionTlv(T);
+const { refused } = ext;
 
 /** A version-1 ML-KEM-768 body with the given header (hex, 4 bytes) and key length. */
 const body = (head: string, keyLen = KEY) => {
@@ -93,10 +80,8 @@ describe('PQ_KEM TLV (26)', () => {
 
   it('golden vector: version 1, ML-KEM-768, the 1184-byte pattern key', () => {
     expect(golden.length).toBe(1188);
-    expect(bytesEqual(encodeTlvBody(typical), golden)).toBe(true);
-    const r = decodeTlvBody(T, golden);
-    expect(r.ok && r.value).toEqual(typical);
-    if (r.ok) expect('reserved' in r.value).toBe(false);
+    const v = ext.golden(typical, golden);
+    expect('reserved' in v).toBe(false);
   });
 
   it('golden vector: a version-2 header with non-zero reserved bits is read with the version-1 layout', () => {
@@ -106,10 +91,7 @@ describe('PQ_KEM TLV (26)', () => {
         'beef' + // reserved: ignored, but kept so the TLV re-encodes to these bytes
         PATTERN.repeat(74),
     );
-    const r = decodeTlvBody(T, later);
-    if (!r.ok) throw new Error(r.reason);
-    expect(r.value).toEqual({ type: T, version: 2, alg: 1, publicKey: patternKey, reserved: 0xbeef });
-    expect(bytesEqual(encodeTlvBody(r.value), later)).toBe(true);
+    ext.golden<PqKemTlv>({ type: T, version: 2, alg: 1, publicKey: patternKey, reserved: 0xbeef }, later);
   });
 
   it('round trip of typical values: decode(encode(v)) = v and encode(decode(b)) = b', () => {
@@ -122,12 +104,7 @@ describe('PQ_KEM TLV (26)', () => {
       { ...typical, publicKey: new Uint8Array(KEY) },
       { ...typical, publicKey: new Uint8Array(KEY).fill(0xff) },
     ] as PqKemTlv[]) {
-      const b = encodeTlvBody(v);
-      expect(b.length).toBe(4 + KEY);
-      const r = decodeTlvBody(T, b);
-      if (!r.ok) throw new Error(r.reason);
-      expect(r.value).toEqual(v);
-      expect(bytesEqual(encodeTlvBody(r.value), b)).toBe(true);
+      expect(ext.roundTrip(v).length).toBe(4 + KEY);
     }
     // reserved 0 is sent as 0 and decodes as absent
     const zero = decodeTlvBody(T, encodeTlvBody({ ...typical, reserved: 0 }));
@@ -175,79 +152,22 @@ describe('PQ_KEM TLV (26)', () => {
   });
 
   it('bit-flip sweep of the golden vector: never throws, lossless when it decodes', () => {
-    let decoded = 0;
-    for (let bit = 0; bit < golden.length * 8; bit++) {
-      const b = golden.slice();
-      b[bit >> 3]! ^= 1 << (bit & 7);
-      if (lossless(b)) decoded++;
-    }
     // refused: the flip of version 1 to 0 and the 8 flips of the algorithm; the rest decodes
-    expect(decoded).toBe(golden.length * 8 - 9);
+    expect(ext.bitFlipSweep(golden)).toEqual([0, 8, 9, 10, 11, 12, 13, 14, 15]);
   });
 
   it('property (seeded): random bodies never throw, random valid values round-trip', () => {
-    fc.assert(
-      fc.property(fc.uint8Array({ maxLength: 1300 }), (b) => {
-        lossless(b);
-      }),
-      { numRuns: 3000, seed: 26 },
-    );
+    ext.fuzzBodies(1300, { numRuns: 3000, seed: 26 });
     // bodies of ML-KEM-768's length and around it, with plausible headers: many decode
-    let decoded = 0;
-    fc.assert(
-      fc.property(
-        fc
-          .integer({ min: -2, max: 2 })
-          .chain((d) => fc.uint8Array({ minLength: 1188 + d, maxLength: 1188 + d })),
-        fc.boolean(),
-        (b, tidy) => {
-          if (tidy) {
-            b[0] = 1 + (b[0]! & 1);
-            b[1] = b[1]! & 1;
-          }
-          if (lossless(b)) decoded++;
-        },
-      ),
-      { numRuns: 3000, seed: 2626 },
-    );
+    const tidy = (b: Uint8Array) => {
+      b[0] = 1 + (b[0]! & 1);
+      b[1] = b[1]! & 1;
+    };
+    const lengths = fc.integer({ min: -2, max: 2 }).map((d) => 1188 + d);
+    const decoded = ext.fuzzPlausibleBodies(lengths, tidy, { numRuns: 3000, seed: 2626 });
     expect(decoded).toBeGreaterThan(80);
-    fc.assert(
-      fc.property(pqKemValue, (v) => {
-        const b = encodeTlvBody(v);
-        expect(b.length).toBe(4 + KEY);
-        const r = decodeTlvBody(T, b);
-        expect(r.ok && r.value).toEqual(v);
-        if (r.ok) expect(bytesEqual(encodeTlvBody(r.value), b)).toBe(true);
-      }),
-      { numRuns: 500, seed: 26 },
-    );
+    ext.fuzzValues(pqKemValue, () => 4 + KEY, { numRuns: 500, seed: 26 });
   });
-
-  const nodeKey: PubkeyTlv = { type: TLV_TYPE.NODE_PUBKEY, keyType: 4, key: new Uint8Array(128).fill(9) };
-  const version = {
-    cv: 21,
-    capabilities: 2,
-    bootSqn: 11,
-    descSqn: 11,
-    ogmSqnRange: 6000,
-    anchorLink: new Uint8Array(14),
-    anchorSeed: new Uint8Array(14),
-  };
-  const sha224 = (d: Uint8Array) => new Uint8Array(createHash('sha224').update(d).digest());
-  const wg: WireguardTlv = {
-    type: TLV_TYPE.WIREGUARD,
-    version: 1,
-    flags: WIREGUARD_FLAG.PQ_KEM,
-    listenPort: 6271,
-    publicKey: new Uint8Array(32).fill(9),
-    extra: new Uint8Array(0),
-  };
-  const cryptTun: CryptTunTlv = {
-    type: TLV_TYPE.CRYPT_TUN,
-    version: 1,
-    flags: 0,
-    entries: [{ crypt: 2, flags: 1, family: 4, prefixLen: 24, address: fromHex('0a000100') }],
-  };
 
   it('in a whole description: referenced (level 2, zlib when smaller), the root stays small, the TLV round-trips', () => {
     for (const [publicKey, gzip, rootBytes] of [
@@ -258,13 +178,7 @@ describe('PQ_KEM TLV (26)', () => {
       // (each with its 2-byte TLV header)
     ] as const) {
       const pq: PqKemTlv = { ...typical, publicKey };
-      const built = buildDescription({
-        nodeKey,
-        version,
-        tlvs: [pq, cryptTun, wg],
-        hash: sha224,
-        deflate,
-      });
+      const built = buildDescription({ ...descriptionBase(), tlvs: [pq, cryptTun, wireguard], deflate });
       // the three fixed TLVs (211 bytes with an RSA1024 key), then three references
       expect(built.bytes.length).toBeLessThan(MAX_DESC_ROOT_SIZE);
       expect(built.bytes.length).toBeLessThanOrEqual(211 + 3 * 62);
@@ -301,92 +215,26 @@ describe('PQ_KEM TLV (26)', () => {
   });
 
   it('never fits a root inline: 1190 bytes with the three fixed TLVs exceed 1198', () => {
-    const first: DescTlv = {
-      type: 0,
-      ref: {
-        expandedHash: new Uint8Array(SHA_LEN).fill(1),
-        expandedLength: 129,
-        expandedType: 1,
-        nesting: 1,
-        gzip: false,
-        hashes: [],
-        inline: new Uint8Array(0),
-      },
-    };
-    const head: DescTlv[] = [
-      first,
-      { type: TLV_TYPE.DSC_SIGNATURE, keyType: 1, signature: new Uint8Array(64) },
-      { type: TLV_TYPE.VERSION, ...version, virtLength: 129, virtContents: 1 },
-    ];
     // even with the smallest signature (RSA512, 64 bytes)
-    expect(() => encodeDescription([...head, typical])).toThrow(/exceeds 1198/);
+    expect(() => encodeDescription([...descriptionHead(1), typical])).toThrow(/exceeds 1198/);
   });
 
   it('is an extension: a description with a bad or misplaced type 26 decodes as the reference decodes it', () => {
-    expect(isKnownTlvType(T)).toBe(false);
-    expect(isExtensionTlvType(T)).toBe(true);
-    const first: DescTlv = {
-      type: 0,
-      ref: {
-        expandedHash: new Uint8Array(SHA_LEN).fill(1),
-        expandedLength: 129,
-        expandedType: 1,
-        nesting: 1,
-        gzip: false,
-        hashes: [],
-        inline: new Uint8Array(0),
-      },
-    };
-    const head: DescTlv[] = [
-      first,
-      { type: TLV_TYPE.DSC_SIGNATURE, keyType: 4, signature: new Uint8Array(128) },
-      { type: TLV_TYPE.VERSION, ...version, virtLength: 129, virtContents: 1 },
-    ];
-    const info: DescTlv = {
-      type: TLV_TYPE.INFO,
-      infoType: 0,
-      infoOffset: 20,
-      codeRevision: 0,
-      reservedA: 0,
-      reservedB: 0,
-      reservedC: 0,
-      name: 'n1',
-      mail: '',
-      extra: new Uint8Array(0),
-    };
     // corrupt bodies inline (short, version 0, algorithm 2, a key too short): kept raw
-    for (const raw of [
-      new Uint8Array(1),
-      fromHex('010100'),
-      fromHex('00010000'),
-      body('01020000', 16),
-      body('01010000', 64),
-    ]) {
-      const bad: DescTlv = { type: 26, unknown: true, raw };
-      const r = decodeDescription(encodeDescription([...head, wg, cryptTun, bad, info]));
-      if (!r.ok) throw new Error(r.reason);
-      expect(r.value.tlvs.map((t) => t.type)).toEqual([0, 2, 3, 24, 25, 26, 28]);
-      expect(r.value.tlvs[5]).toMatchObject({ type: 26, unknown: true, raw });
-    }
-    // after INFO (28): the reference checks no order for a type it skips (§4.13)
-    const bad: DescTlv = { type: 26, unknown: true, raw: fromHex('0102') };
-    expect(decodeDescription(encodeDescription([...head, info, bad])).ok).toBe(true);
+    ext.inDescriptions(
+      [],
+      [
+        new Uint8Array(1),
+        fromHex('0102'),
+        fromHex('010100'),
+        fromHex('00010000'),
+        body('01020000', 16),
+        body('01010000', 64),
+      ],
+    );
   });
 
   it('the reference captures carry no type 26, inline or referenced', () => {
-    let descriptions = 0;
-    for (const p of allPayloads()) {
-      const r = decodePacket(p);
-      if (!r.ok) continue;
-      for (const f of r.value.frames) {
-        if (f.type !== 2) continue;
-        descriptions++;
-        for (const t of f.description.tlvs) {
-          expect(t.type).not.toBe(T);
-          if (t.type === 0) expect(t.ref.expandedType).not.toBe(T);
-        }
-      }
-    }
-    expect(descriptions).toBeGreaterThan(0);
+    ext.noneInCaptures();
   });
 });
