@@ -14,50 +14,50 @@
  * two ends swap backends (kernel at the client, wireguard-go at the gateway) and the same holds.
  * A clean stop leaves no WireGuard device and no wireguard-go.
  *
- * Captures are taken with dumpcap and read here (tshark starts too slowly under emulation). Device
- * names include each node's tunDevName (K1 … K4), apart from the netns tests' names: wireguard-go's
- * sockets share one directory on the machine.
+ * Captures are taken with dumpcap and read without tshark (it starts too slowly under emulation).
+ * Device names include each node's tunDevName (K1 … K4), apart from the netns tests' names:
+ * wireguard-go's sockets share one directory on the machine.
  */
-import { type ChildProcess, spawnSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createMesh, type DaemonSpec, type Mesh, type MeshNode } from '@bmx7/testbed';
 import { describeKernel } from '@bmx7/testenv/env';
 import { createNetnsBed, type NetnsBed, waitFor } from '@bmx7/testenv/netns';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { addUplink, bmx7dArgs, daemonLog, primaryOf, UPLINK } from './test/helpers.js';
+import {
+  captureWhileSending,
+  cleanupCryptTest,
+  expectOnlyWireguardOnRelays,
+  gatewayDevName,
+  lineArgs,
+  relayLinks,
+  UAPI_DIR,
+  waitSearchesEncrypted,
+  wgGoPids,
+  wireguardGo,
+} from './test/crypt.js';
+import {
+  addUplink,
+  bmx7dArgs,
+  ctlFor,
+  daemonLog,
+  primaryOf,
+  routeDev,
+  showRows,
+  UPLINK,
+} from './test/helpers.js';
 import { makeKeys } from './test/trust.js';
 
 /** The built daemon and bmx7ctl: under emulation, loading the sources through tsx takes too long. */
 const DIST = fileURLToPath(new URL('../dist/main.js', import.meta.url));
 const CTL_DIST = fileURLToPath(new URL('../../bmx7ctl/dist/main.js', import.meta.url));
-/** wireguard-go's socket directory. */
-const UAPI_DIR = '/var/run/wireguard';
+/** This test's WireGuard devices (and their sockets): those of tunDevName K1 … K4. */
+const OWN_DEV = /^K[1-4]wg/;
 const UP4 = UPLINK.v4;
 const UP6 = UPLINK.v6;
 
-const args: Record<string, string[]> = {
-  n1: [
-    'tunDevName=K1',
-    'tunDev=dflt /tun6Address=fdaa:1::1/64 /tun4Address=10.1.0.1/24',
-    'tunOut=up6 /network=2001:db8:1::/64',
-    'tunOut=up4 /network=192.0.2.0/24',
-    'cryptTun=2',
-  ],
-  n2: ['tunDevName=K2'],
-  n3: ['tunDevName=K3'],
-  n4: [
-    'tunDevName=K4',
-    'tunDev=dflt /tun6Address=fdaa:4::1/64 /tun4Address=10.4.0.1/24',
-    'tunIn=up6 /network=2001:db8:1::/64 /bandwidth=100M',
-    'tunIn=up4 /network=192.0.2.0/24 /bandwidth=100M',
-    'tunOut=back6 /network=fdaa::/16 /minPrefixLen=0 /maxPrefixLen=128',
-    'tunOut=back4 /network=10.0.0.0/8 /minPrefixLen=0 /maxPrefixLen=32',
-    'cryptTun=1',
-  ],
-};
+const args = lineArgs('K', 4);
 
 type WgBackend = 'kernel' | 'userspace';
 
@@ -79,43 +79,8 @@ const spec =
     };
   };
 
-/** Sends 5 UDP datagrams of `marker` to port 9 of `to`, 100 ms apart (errors ignored: no route is a result). */
-const SEND = `const d=require('dgram');const [to,m]=process.argv.slice(1);
-const s=d.createSocket(to.includes(':')?'udp6':'udp4');s.on('error',()=>{});let n=0;
-const t=setInterval(()=>{s.send(Buffer.from(m),9,to,()=>{});if(++n>=5){clearInterval(t);setTimeout(()=>s.close(),200);}},100);`;
-
 /** The relay links: every link between two nodes of the line, captured at one end. */
-const RELAY_LINKS = [
-  ['n2', 'eth1'],
-  ['n2', 'eth2'],
-  ['n3', 'eth2'],
-] as const;
-
-/**
- * The packets of a classic pcap file of Ethernet frames (dumpcap -P), as the IPv6 next header of
- * each IPv6 packet and the IPv4 protocol of each IPv4 packet ("6:<n>" and "4:<n>").
- */
-function ipProtocols(pcap: Buffer): string[] {
-  if (pcap.length < 24) return [];
-  const magic = pcap.readUInt32LE(0);
-  const le = magic === 0xa1b2c3d4 || magic === 0xa1b23c4d;
-  if (!le && pcap.readUInt32BE(0) !== 0xa1b2c3d4 && pcap.readUInt32BE(0) !== 0xa1b23c4d)
-    throw new Error(`not a pcap file (magic ${magic.toString(16)})`);
-  const u32 = (o: number) => (le ? pcap.readUInt32LE(o) : pcap.readUInt32BE(o));
-  const linkType = u32(20);
-  if (linkType !== 1) throw new Error(`pcap link type ${linkType}, not Ethernet`);
-  const out: string[] = [];
-  for (let o = 24; o + 16 <= pcap.length; ) {
-    const len = u32(o + 8);
-    const frame = pcap.subarray(o + 16, o + 16 + len);
-    o += 16 + len;
-    if (frame.length < 14) continue;
-    const type = frame.readUInt16BE(12);
-    if (type === 0x86dd && frame.length >= 14 + 40) out.push(`6:${frame[14 + 6]}`);
-    else if (type === 0x0800 && frame.length >= 14 + 20) out.push(`4:${frame[14 + 9]}`);
-  }
-  return out;
-}
+const RELAY_LINKS = relayLinks(4);
 
 describeKernel(
   'encrypted gateway tunnels (crypt-tun) between kernel WireGuard and wireguard-go',
@@ -125,37 +90,13 @@ describeKernel(
     let bed: NetnsBed;
     let uplink: string;
     let ids: Record<string, string>;
-    let captures = 0;
-    const dir = (n: string) => mesh.node(n).dir;
-    const ctl = (n: string, ...a: string[]) =>
-      spawnSync(process.execPath, [CTL_DIST, '--runtime-dir', join(dir(n), 'run'), ...a], {
-        encoding: 'utf8',
-        timeout: 60_000,
-      });
+    const ctl = ctlFor(() => mesh, { timeoutMs: 60_000, argv: (a) => [CTL_DIST, ...a] });
     const ping = (family: 4 | 6, to: string) =>
       mesh.exec('n1', 'ping', [`-${family}`, '-c', '2', '-i', '0.3', '-W', '2', to]).status === 0;
-    const reaches = () => ping(6, UP6) && ping(4, UP4);
-    const deviceOf = (n: string, to: string) =>
-      / dev (\S+)/.exec(mesh.exec(n, 'ip', ['route', 'get', to]).stdout)?.[1];
-    const tunnels = (n: string) => {
-      const r = ctl(n, 'show', 'tunnels', '--json');
-      return r.status === 0 ? (JSON.parse(r.stdout).rows as Array<Record<string, unknown>>) : [];
-    };
-    const encryptedSearches = () =>
-      tunnels('n1')
-        .filter((r) => r.crypt === 'encrypted')
-        .map((r) => r.tunOut)
-        .sort();
+    const deviceOf = (n: string, to: string) => routeDev(mesh, n, to);
     const logs = () => ['n1', 'n4'].map((n) => `--- ${n} ---\n${daemonLog(mesh, n, 3000)}`).join('\n');
-    const wgGoPids = (dev: string) =>
-      spawnSync('pgrep', ['-f', `wireguard-go -f ${dev}$`], { encoding: 'utf8' })
-        .stdout.split('\n')
-        .filter(Boolean);
-    const allWgGo = () =>
-      spawnSync('pgrep', ['-a', '-f', 'wireguard-go -f K[1-4]wg'], { encoding: 'utf8' })
-        .stdout.split('\n')
-        .filter(Boolean);
-    const gatewayDev = () => `K1wg_${ids.n4!.slice(0, 8)}`;
+    const allWgGo = () => wireguardGo(OWN_DEV);
+    const gatewayDev = () => gatewayDevName('K1', ids.n4!);
     /** `ip -d link show` of a device: its kind is on the line after link/… */
     const linkDetails = (n: string, dev: string) => mesh.exec(n, 'ip', ['-d', 'link', 'show', dev]).stdout;
     const isKernelWg = (n: string, dev: string) => /^\s+wireguard\b/m.test(linkDetails(n, dev));
@@ -166,67 +107,19 @@ describeKernel(
      * Captures every relay link and the uplink while n1 sends marked datagrams to both uplink
      * addresses: what each capture holds (the raw pcap bytes, and the IP protocols seen).
      */
-    async function sendCaptured(): Promise<{
-      marker: string;
-      relay: { where: string; pcap: Buffer; protocols: string[] }[];
-      uplink: Buffer;
-    }> {
-      const marker = randomBytes(16).toString('hex');
-      const k = captures++;
-      const start = (ns: string, iface: string, file: string): ChildProcess =>
-        bed.spawn(ns, 'dumpcap', ['-q', '-P', '-i', iface, '-w', file, '-a', 'duration:120']);
-      const files = RELAY_LINKS.map(([n, i]) => join(dir(n), `relay-${k}-${i}.pcap`));
-      const upFile = join(dir('n4'), `uplink-${k}.pcap`);
-      const all = [...files, upFile];
-      const procs = [
-        ...RELAY_LINKS.map(([n, i], j) => start(mesh.node(n).ns, i, files[j]!)),
-        start(uplink, 'eth0', upFile),
-      ];
-      let stderr = '';
-      for (const p of procs) p.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
-      const exited = procs.map((p) => new Promise<void>((r) => p.once('exit', () => r())));
-      try {
-        // dumpcap writes the file's header once it captures
-        await waitFor(
-          'the captures running',
-          () => all.every((f) => existsSync(f) && statSync(f).size >= 24),
-          {
-            timeoutMs: 60_000,
-            intervalMs: 250,
-          },
-        );
-        for (const to of [UP4, UP6])
-          mesh.exec('n1', process.execPath, ['-e', SEND, to, marker], { timeoutMs: 60_000 });
-        await new Promise((r) => setTimeout(r, 1500));
-      } catch (e) {
-        throw new Error(`${(e as Error).message}\ndumpcap: ${stderr}`);
-      } finally {
-        for (const p of procs) p.kill('SIGINT');
-        await Promise.all(exited);
-      }
-      const relay = RELAY_LINKS.map(([n, i], j) => {
-        const pcap = readFileSync(files[j]!);
-        return { where: `${n} ${i}`, pcap, protocols: ipProtocols(pcap) };
-      });
-      return { marker, relay, uplink: readFileSync(upFile) };
-    }
+    const sendCaptured = () =>
+      captureWhileSending({ mesh, bed, links: RELAY_LINKS, uplink, gateway: 'n4', tool: 'dumpcap' });
 
     /** Waits for both searches encrypted and the uplink reached; the state on failure. */
-    async function waitEncrypted(): Promise<void> {
-      try {
-        await waitFor(
-          'both searches encrypted and the uplink reached',
-          () => encryptedSearches().join() === 'up4,up6' && reaches(),
-          { timeoutMs: 180_000, intervalMs: 2000 },
-        );
-      } catch (e) {
-        throw new Error(
-          `${(e as Error).message}\nsearches ${encryptedSearches().join()} ping6 ${ping(6, UP6)} ping4 ${ping(4, UP4)}\n` +
-            `n1 wg: ${mesh.exec('n1', 'wg', ['show', 'all', 'dump']).stdout}\nn4 wg: ${mesh.exec('n4', 'wg', ['show', 'all', 'dump']).stdout}\n` +
-            `n1 links: ${links('n1')}\nn4 links: ${links('n4')}\nn4 routes: ${mesh.exec('n4', 'ip', ['route']).stdout}\n${logs()}`,
-        );
-      }
-    }
+    const waitEncrypted = () =>
+      waitSearchesEncrypted(
+        ctl,
+        ping,
+        () =>
+          `n1 wg: ${mesh.exec('n1', 'wg', ['show', 'all', 'dump']).stdout}\nn4 wg: ${mesh.exec('n4', 'wg', ['show', 'all', 'dump']).stdout}\n` +
+          `n1 links: ${links('n1')}\nn4 links: ${links('n4')}\nn4 routes: ${mesh.exec('n4', 'ip', ['route']).stdout}\n${logs()}`,
+        { timeoutMs: 180_000, intervalMs: 2000 },
+      );
 
     /** The tunnel carries the pings and the marker, and nothing of it shows on a relay link. */
     async function expectEncryptedLine(): Promise<void> {
@@ -236,15 +129,8 @@ describeKernel(
       // the gateway's way back goes into its receiving device
       expect(deviceOf('n4', '10.1.0.1')).toBe('K4wgIn');
       expect(deviceOf('n4', 'fdaa:1::1')).toBe('K4wgIn');
-      const { marker, relay, uplink: up } = await sendCaptured();
-      expect(up.includes(marker), 'the marker reaches the uplink').toBe(true);
-      for (const r of relay) {
-        expect(r.pcap.includes(marker), `marker on ${r.where}`).toBe(false);
-        const encapsulated = r.protocols.filter((p) => ['6:4', '6:41', '4:4', '4:41'].includes(p));
-        expect(encapsulated, `IP in IP on ${r.where}`).toEqual([]);
-        // WireGuard's UDP does cross it
-        expect(r.protocols.includes('6:17'), `UDP over IPv6 on ${r.where}`).toBe(true);
-      }
+      const captured = await sendCaptured();
+      expectOnlyWireguardOnRelays(captured);
       // a completed handshake and counters moving, on both ends
       const peerOf = (n: string, dev: string) =>
         mesh.execOk(n, 'wg', ['show', dev, 'dump']).split('\n')[1]!.split('\t');
@@ -256,10 +142,10 @@ describeKernel(
         expect(Number(peer[4]), `latest handshake on ${n} ${dev}`).toBeGreaterThan(0);
         expect(Number(peer[5]), `rx bytes on ${n} ${dev}`).toBeGreaterThan(0);
       }
-      const wg = JSON.parse(ctl('n1', 'show', 'wg', '--json').stdout).rows as Array<Record<string, unknown>>;
+      const wg = showRows(ctl, 'n1', 'wg');
       expect(wg.find((r) => r.dev === gatewayDev())).toMatchObject({ name: 'n4' });
       console.log(
-        `crypt-tun: marker on the uplink, on none of ${relay.length} relay links (${relay.map((r) => r.protocols.length).join('/')} packets captured)`,
+        `crypt-tun: marker on the uplink, on none of ${captured.relay.length} relay links (${captured.relay.map((r) => r.protocols.length).join('/')} packets captured)`,
       );
     }
 
@@ -287,14 +173,8 @@ describeKernel(
       for (const n of ['n1', 'n2', 'n3', 'n4'])
         await waitFor(`primary address of ${n}`, () => primaryOf(mesh, n), { timeoutMs: 90_000 });
     }, 120_000);
-    afterAll(() => {
-      bed?.cleanup();
-      mesh?.cleanup();
-      // after a failure: wireguard-go of this test's devices, and their sockets (one directory per machine)
-      spawnSync('pkill', ['-KILL', '-f', 'wireguard-go -f K[1-4]wg']);
-      for (const f of existsSync(UAPI_DIR) ? readdirSync(UAPI_DIR) : [])
-        if (/^K[1-4]wg.*\.sock$/.test(f)) rmSync(join(UAPI_DIR, f), { force: true });
-    });
+    // after a failure too: wireguard-go of this test's devices, and their sockets
+    afterAll(() => cleanupCryptTest(OWN_DEV, mesh, bed));
 
     it('wireguard-go client, kernel gateway: both families reach the uplink; no relay link carries the payload', async () => {
       await waitEncrypted();

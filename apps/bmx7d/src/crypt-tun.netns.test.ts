@@ -16,121 +16,60 @@
  * Device names include each node's tunDevName (C1 … C4): wireguard-go's sockets share one directory
  * on the machine, so two nodes on one host must not make devices of the same name.
  */
-import { type ChildProcess, spawnSync } from 'node:child_process';
-import { createHash, randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createMesh, type Mesh } from '@bmx7/testbed';
 import { describeNetns } from '@bmx7/testenv/env';
 import { createNetnsBed, type NetnsBed, waitFor } from '@bmx7/testenv/netns';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { addUplink, bmx7dSpec, ctlArgv, daemonLog, primaryOf, UPLINK } from './test/helpers.js';
+import {
+  captureWhileSending,
+  cleanupCryptTest,
+  expectOnlyWireguardOnRelays,
+  gatewayDevName,
+  ipInIp,
+  keyHash,
+  lineArgs,
+  relayLinks,
+  UAPI_DIR,
+  waitSearchesEncrypted,
+  wgGoPids,
+} from './test/crypt.js';
+import {
+  addUplink,
+  bmx7dSpec,
+  ctlFor,
+  daemonLog,
+  primaryOf,
+  routeDev,
+  showRows,
+  UPLINK,
+} from './test/helpers.js';
 import { makeKeys, trustDir } from './test/trust.js';
 
-/** wireguard-go's socket directory. */
-const UAPI_DIR = '/var/run/wireguard';
 const UP4 = UPLINK.v4;
 const UP6 = UPLINK.v6;
 
-const args: Record<string, string[]> = {
-  n1: [
-    'tunDevName=C1',
-    'tunDev=dflt /tun6Address=fdaa:1::1/64 /tun4Address=10.1.0.1/24',
-    'tunOut=up6 /network=2001:db8:1::/64',
-    'tunOut=up4 /network=192.0.2.0/24',
-    'cryptTun=2',
-  ],
-  n2: ['tunDevName=C2'],
-  n3: ['tunDevName=C3'],
-  n4: [
-    'tunDevName=C4',
-    'tunDev=dflt /tun6Address=fdaa:4::1/64 /tun4Address=10.4.0.1/24',
-    'tunIn=up6 /network=2001:db8:1::/64 /bandwidth=100M',
-    'tunIn=up4 /network=192.0.2.0/24 /bandwidth=100M',
-    'tunOut=back6 /network=fdaa::/16 /minPrefixLen=0 /maxPrefixLen=128',
-    'tunOut=back4 /network=10.0.0.0/8 /minPrefixLen=0 /maxPrefixLen=32',
-    'cryptTun=1',
-  ],
-};
-
-/** Sends 5 UDP datagrams of `marker` to port 9 of `to`, 100 ms apart (errors ignored: no route is a result). */
-const SEND = `const d=require('dgram');const [to,m]=process.argv.slice(1);
-const s=d.createSocket(to.includes(':')?'udp6':'udp4');s.on('error',()=>{});let n=0;
-const t=setInterval(()=>{s.send(Buffer.from(m),9,to,()=>{});if(++n>=5){clearInterval(t);setTimeout(()=>s.close(),200);}},100);`;
-
+const args = lineArgs('C', 4);
 /** The relay links: every link between two nodes of the line, captured at one end. */
-const RELAY_LINKS = [
-  ['n2', 'eth1'],
-  ['n2', 'eth2'],
-  ['n3', 'eth2'],
-] as const;
+const RELAY_LINKS = relayLinks(4);
 
 describeNetns('encrypted gateway tunnels (crypt-tun) between bmx7d nodes', () => {
   let mesh: Mesh;
   let bed: NetnsBed;
   let uplink: string;
   let ids: Record<string, string>;
-  let captures = 0;
   const dir = (n: string) => mesh.node(n).dir;
-  const ctl = (n: string, ...a: string[]) =>
-    spawnSync(process.execPath, ctlArgv(['--runtime-dir', join(dir(n), 'run'), ...a]), {
-      encoding: 'utf8',
-      timeout: 20_000,
-    });
+  const ctl = ctlFor(() => mesh);
   const ping = (family: 4 | 6, to: string) =>
     mesh.exec('n1', 'ping', [`-${family}`, '-c', '2', '-i', '0.2', '-W', '1', to]).status === 0;
   const reaches = () => ping(6, UP6) && ping(4, UP4);
-  const deviceOf = (n: string, to: string) =>
-    / dev (\S+)/.exec(mesh.exec(n, 'ip', ['route', 'get', to]).stdout)?.[1];
-  const tunnels = (n: string) => {
-    const r = ctl(n, 'show', 'tunnels', '--json');
-    return r.status === 0 ? (JSON.parse(r.stdout).rows as Array<Record<string, unknown>>) : [];
-  };
-  const encryptedSearches = () =>
-    tunnels('n1')
-      .filter((r) => r.crypt === 'encrypted')
-      .map((r) => r.tunOut)
-      .sort();
+  const deviceOf = (n: string, to: string) => routeDev(mesh, n, to);
+  const tunnels = (n: string) => showRows(ctl, n, 'tunnels');
   const logs = () => ['n1', 'n4'].map((n) => `--- ${n} ---\n${daemonLog(mesh, n, 3000)}`).join('\n');
-  const wgGoPids = (dev: string) =>
-    spawnSync('pgrep', ['-f', `wireguard-go -f ${dev}$`], { encoding: 'utf8' })
-      .stdout.split('\n')
-      .filter(Boolean);
-  const gatewayDev = () => `C1wg_${ids.n4!.slice(0, 8)}`;
-
-  /**
-   * Captures every relay link and the uplink while n1 sends marked datagrams to both uplink
-   * addresses: what each capture holds (the raw pcap bytes, and the IPv6 next headers seen).
-   */
-  async function sendCaptured(): Promise<{
-    marker: string;
-    relay: { where: string; pcap: Buffer; nextHeaders: string[] }[];
-    uplink: Buffer;
-  }> {
-    const marker = randomBytes(16).toString('hex');
-    const k = captures++;
-    const start = (ns: string, iface: string, file: string): ChildProcess =>
-      bed.spawn(ns, 'tshark', ['-q', '-i', iface, '-w', file, '-a', 'duration:5']);
-    const files = RELAY_LINKS.map(([n, i]) => join(dir(n), `relay-${k}-${i}.pcap`));
-    const upFile = join(dir('n4'), `uplink-${k}.pcap`);
-    const procs = [
-      ...RELAY_LINKS.map(([n, i], j) => start(mesh.node(n).ns, i, files[j]!)),
-      start(uplink, 'eth0', upFile),
-    ];
-    const exited = procs.map((p) => new Promise<void>((r) => p.once('exit', () => r())));
-    await new Promise((r) => setTimeout(r, 2000));
-    for (const to of [UP4, UP6]) mesh.exec('n1', process.execPath, ['-e', SEND, to, marker]);
-    await Promise.all(exited);
-    const relay = RELAY_LINKS.map(([n, i], j) => ({
-      where: `${n} ${i}`,
-      pcap: readFileSync(files[j]!),
-      nextHeaders: mesh
-        .execOk(n, 'tshark', ['-r', files[j]!, '-T', 'fields', '-e', 'ipv6.nxt'])
-        .split('\n')
-        .filter(Boolean),
-    }));
-    return { marker, relay, uplink: readFileSync(upFile) };
-  }
+  const gatewayDev = () => gatewayDevName('C1', ids.n4!);
+  /** Every relay link and the uplink captured while n1 sends marked datagrams to both uplink hosts. */
+  const sendCaptured = () => captureWhileSending({ mesh, bed, links: RELAY_LINKS, uplink, gateway: 'n4' });
 
   beforeAll(async () => {
     mesh = createMesh({ kind: 'line', n: 4 }, { prefix: 'ct' });
@@ -143,62 +82,39 @@ describeNetns('encrypted gateway tunnels (crypt-tun) between bmx7d nodes', () =>
     for (const n of ['n1', 'n2', 'n3', 'n4'])
       await waitFor(`primary address of ${n}`, () => primaryOf(mesh, n), { timeoutMs: 20_000 });
   }, 60_000);
-  afterAll(() => {
-    bed?.cleanup();
-    mesh?.cleanup();
-    // after a failure: wireguard-go of this test's devices, and their sockets (one directory per machine)
-    spawnSync('pkill', ['-KILL', '-f', 'wireguard-go -f C[1-4]wg']);
-    for (const f of existsSync(UAPI_DIR) ? readdirSync(UAPI_DIR) : [])
-      if (/^C[1-4]wg.*\.sock$/.test(f)) rmSync(join(UAPI_DIR, f), { force: true });
-  });
+  // after a failure too: wireguard-go of this test's devices, and their sockets
+  afterAll(() => cleanupCryptTest(/^C[1-4]wg/, mesh, bed));
 
   it('cryptTun=2: the client reaches the uplink through WireGuard; no relay link carries the payload', async () => {
-    try {
-      await waitFor(
-        'both searches encrypted and the uplink reached',
-        () => encryptedSearches().join() === 'up4,up6' && reaches(),
-        { timeoutMs: 90_000, intervalMs: 1000 },
-      );
-    } catch (e) {
-      throw new Error(
-        `${(e as Error).message}\nsearches ${encryptedSearches().join()} ping6 ${ping(6, UP6)} ping4 ${ping(4, UP4)}\n` +
-          `n1 wg: ${mesh.exec('n1', 'wg', ['show', 'all', 'dump']).stdout}\nn4 wg: ${mesh.exec('n4', 'wg', ['show', 'all', 'dump']).stdout}\n` +
-          `n4 routes: ${mesh.exec('n4', 'ip', ['route']).stdout}\n${logs()}`,
-      );
-    }
+    await waitSearchesEncrypted(
+      ctl,
+      ping,
+      () =>
+        `n1 wg: ${mesh.exec('n1', 'wg', ['show', 'all', 'dump']).stdout}\nn4 wg: ${mesh.exec('n4', 'wg', ['show', 'all', 'dump']).stdout}\n` +
+        `n4 routes: ${mesh.exec('n4', 'ip', ['route']).stdout}\n${logs()}`,
+      { timeoutMs: 90_000, intervalMs: 1000 },
+    );
     expect(deviceOf('n1', UP4)).toBe(gatewayDev());
     expect(deviceOf('n1', UP6)).toBe(gatewayDev());
     // the gateway's way back goes into its receiving device
     expect(deviceOf('n4', '10.1.0.1')).toBe('C4wgIn');
-    const { marker, relay, uplink: up } = await sendCaptured();
-    expect(up.includes(marker), 'the marker reaches the uplink').toBe(true);
-    for (const r of relay) {
-      expect(r.pcap.includes(marker), `marker on ${r.where}`).toBe(false);
-      const encapsulated = r.nextHeaders.filter((h) => ['4', '41'].includes(h.split(',')[0]!));
-      expect(encapsulated, `IPv6 next header 4/41 on ${r.where}`).toEqual([]);
-      // WireGuard's UDP does cross it
-      expect(r.nextHeaders.some((h) => h.split(',')[0] === '17')).toBe(true);
-    }
+    const captured = await sendCaptured();
+    expectOnlyWireguardOnRelays(captured);
     // wg on both ends: a completed handshake, counters moving
     const dump = mesh.execOk('n1', 'wg', ['show', gatewayDev(), 'dump']).split('\n');
     const peer = dump[1]!.split('\t');
     expect(Number(peer[4]), 'latest handshake').toBeGreaterThan(0);
     expect(Number(peer[5]), 'rx bytes').toBeGreaterThan(0);
     // show=wg names the gateway's peer on n1's device
-    const wg = JSON.parse(ctl('n1', 'show', 'wg', '--json').stdout).rows as Array<Record<string, unknown>>;
+    const wg = showRows(ctl, 'n1', 'wg');
     expect(wg.find((r) => r.dev === gatewayDev())).toMatchObject({ name: 'n4' });
     console.log(
-      `crypt-tun: marker on the uplink, on none of ${relay.length} relay links (${relay.map((r) => r.nextHeaders.length).join('/')} packets captured)`,
+      `crypt-tun: marker on the uplink, on none of ${captured.relay.length} relay links (${captured.relay.map((r) => r.protocols.length).join('/')} packets captured)`,
     );
   }, 150_000);
 
   it('post-quantum PSKs: both ends hold the same agreed key (compared as hashes), show wg says pq', async () => {
-    const row = (n: string, dev: string) => {
-      const r = ctl(n, 'show', 'wg', '--json');
-      return r.status === 0
-        ? (JSON.parse(r.stdout).rows as Array<Record<string, unknown>>).find((x) => x.dev === dev)
-        : undefined;
-    };
+    const row = (n: string, dev: string) => showRows(ctl, n, 'wg').find((x) => x.dev === dev);
     await waitFor(
       'a post-quantum PSK on both ends',
       () => row('n1', gatewayDev())?.psk === 'pq' && row('n4', 'C4wgIn')?.psk === 'pq',
@@ -207,9 +123,8 @@ describeNetns('encrypted gateway tunnels (crypt-tun) between bmx7d nodes', () =>
         intervalMs: 500,
       },
     );
-    const sha = (t: string) => createHash('sha256').update(t.trim()).digest('hex');
     const keyOf = (n: string, dev: string) =>
-      sha(
+      keyHash(
         mesh
           .execOk(n, 'wg', ['show', dev, 'preshared-keys'])
           .split('\n')
@@ -219,7 +134,7 @@ describeNetns('encrypted gateway tunnels (crypt-tun) between bmx7d nodes', () =>
     await waitFor('equal keys', () => keyOf('n1', gatewayDev()) === keyOf('n4', 'C4wgIn'), {
       timeoutMs: 10_000,
     });
-    expect(keyOf('n1', gatewayDev())).not.toBe(sha('(none)'));
+    expect(keyOf('n1', gatewayDev())).not.toBe(keyHash('(none)'));
     expect(reaches()).toBe(true);
     expect(Number(row('n1', gatewayDev())?.pqEpoch)).toBeGreaterThanOrEqual(1);
   }, 60_000);
@@ -246,7 +161,7 @@ describeNetns('encrypted gateway tunnels (crypt-tun) between bmx7d nodes', () =>
   it('a killed wireguard-go is restarted and the tunnel carries traffic again', async () => {
     const [pid] = wgGoPids(gatewayDev());
     expect(pid, 'wireguard-go of the client device').toBeDefined();
-    process.kill(Number(pid), 'SIGKILL');
+    process.kill(pid!, 'SIGKILL');
     await waitFor(
       'a new wireguard-go carrying traffic',
       () => {
@@ -258,14 +173,10 @@ describeNetns('encrypted gateway tunnels (crypt-tun) between bmx7d nodes', () =>
   }, 90_000);
 
   it('a gateway with trustedNodesDir does not admit an untrusted client as a peer', async () => {
-    const peersOnIn = () => {
-      const r = ctl('n4', 'show', 'wg', '--json');
-      return r.status === 0
-        ? (JSON.parse(r.stdout).rows as Array<Record<string, unknown>>)
-            .filter((x) => x.dev === 'C4wgIn')
-            .map((x) => x.name)
-        : [];
-    };
+    const peersOnIn = () =>
+      showRows(ctl, 'n4', 'wg')
+        .filter((x) => x.dev === 'C4wgIn')
+        .map((x) => x.name);
     await waitFor('n1 a peer of the gateway', () => peersOnIn().includes('n1'), { timeoutMs: 20_000 });
     const trusted = trustDir(mesh, 'n4', [ids.n2!, ids.n3!]);
     expect(ctl('n4', '-c', `trustedNodesDir=${trusted}`).status).toBe(0);
@@ -306,12 +217,7 @@ describeNetns('encrypted gateway tunnels (crypt-tun) between bmx7d nodes', () =>
         ...args[n.name]!.flatMap((a) => a.split(' ')),
       ]),
     );
-    const wgRow = () => {
-      const r = ctl('n1', 'show', 'wg', '--json');
-      return r.status === 0
-        ? (JSON.parse(r.stdout).rows as Array<Record<string, unknown>>).find((x) => x.dev === gatewayDev())
-        : undefined;
-    };
+    const wgRow = () => showRows(ctl, 'n1', 'wg').find((x) => x.dev === gatewayDev());
     await waitFor('n1 routes into WireGuard', () => deviceOf('n1', UP4) === gatewayDev(), {
       timeoutMs: 60_000,
       intervalMs: 1000,
@@ -325,14 +231,13 @@ describeNetns('encrypted gateway tunnels (crypt-tun) between bmx7d nodes', () =>
     // show wg reads the devices every 2 s
     await waitFor('show wg has the handshake', () => wgRow()?.lastHandshake !== '---', { timeoutMs: 10_000 });
     // both ends hold the same key: compared as hashes, never printed
-    const sha = (t: string) => createHash('sha256').update(t.trim()).digest('hex');
     const n1Key = mesh.execOk('n1', 'wg', ['show', gatewayDev(), 'preshared-keys']).split('\t')[1]!;
     const n4Line = mesh
       .execOk('n4', 'wg', ['show', 'C4wgIn', 'preshared-keys'])
       .split('\n')
       .find((l) => l.trim() !== '')!;
-    expect(sha(n4Line.split('\t')[1]!)).toBe(sha(n1Key));
-    expect(sha(n1Key)).toBe(sha(readFileSync(a1, 'utf8')));
+    expect(keyHash(n4Line.split('\t')[1]!)).toBe(keyHash(n1Key));
+    expect(keyHash(n1Key)).toBe(keyHash(readFileSync(a1, 'utf8')));
     // back to no key on both ends for the tests that follow
     expect(ctl('n1', '-c', 'wgPsk=-').status).toBe(0);
     expect(ctl('n4', '-c', 'wgPsk=-').status).toBe(0);
@@ -362,7 +267,7 @@ describeNetns('encrypted gateway tunnels (crypt-tun) between bmx7d nodes', () =>
     const { marker, relay } = await sendCaptured();
     for (const r of relay) {
       expect(r.pcap.includes(marker), `marker on ${r.where}`).toBe(false);
-      expect(r.nextHeaders.filter((h) => ['4', '41'].includes(h.split(',')[0]!))).toEqual([]);
+      expect(ipInIp(r)).toEqual([]);
     }
     // the gateway back with WireGuard: encrypted again
     await mesh.stop('n4', 'SIGTERM');

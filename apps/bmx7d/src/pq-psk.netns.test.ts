@@ -13,19 +13,26 @@
  * Device names include each node's tunDevName (P1 … P3): wireguard-go's sockets share one directory
  * on the machine, so nodes of other tests must not make devices of the same name.
  */
-import { type ChildProcess, spawnSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import type { ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createMesh, type Mesh } from '@bmx7/testbed';
 import { describeNetns } from '@bmx7/testenv/env';
 import { createNetnsBed, type NetnsBed, waitFor } from '@bmx7/testenv/netns';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { addUplink, bmx7dSpec, ctlArgv, daemonLog, primaryOf, UPLINK } from './test/helpers.js';
+import { cleanupCryptTest, gatewayDevName, keyHash, lineArgs } from './test/crypt.js';
+import {
+  addUplink,
+  bmx7dSpec,
+  ctlFor,
+  daemonLog,
+  primaryOf,
+  routeDev,
+  showRows,
+  UPLINK,
+} from './test/helpers.js';
 import { makeKeys } from './test/trust.js';
 
-/** wireguard-go's socket directory. */
-const UAPI_DIR = '/var/run/wireguard';
 const UP4 = UPLINK.v4;
 const UP6 = UPLINK.v6;
 /** The rotation period of both ends, ms. */
@@ -35,27 +42,9 @@ const PINGS = 1350;
 const GW_IN = 'P3wgIn';
 const SEARCHES = ['up4', 'up6'];
 
-const args: Record<string, string[]> = {
-  n1: [
-    'tunDevName=P1',
-    'tunDev=dflt /tun6Address=fdaa:1::1/64 /tun4Address=10.1.0.1/24',
-    'tunOut=up6 /network=2001:db8:1::/64',
-    'tunOut=up4 /network=192.0.2.0/24',
-    'cryptTun=2',
-    `pqPskInterval=${INTERVAL}`,
-  ],
-  n2: ['tunDevName=P2'],
-  n3: [
-    'tunDevName=P3',
-    'tunDev=dflt /tun6Address=fdaa:3::1/64 /tun4Address=10.3.0.1/24',
-    'tunIn=up6 /network=2001:db8:1::/64 /bandwidth=100M',
-    'tunIn=up4 /network=192.0.2.0/24 /bandwidth=100M',
-    'tunOut=back6 /network=fdaa::/16 /minPrefixLen=0 /maxPrefixLen=128',
-    'tunOut=back4 /network=10.0.0.0/8 /minPrefixLen=0 /maxPrefixLen=32',
-    'cryptTun=1',
-    `pqPskInterval=${INTERVAL}`,
-  ],
-};
+/** The line's arguments; both ends rotate their PQ PSKs every INTERVAL. */
+const args = lineArgs('P', 3);
+for (const n of ['n1', 'n3']) args[n]!.push(`pqPskInterval=${INTERVAL}`);
 
 /** A node's daemon: its arguments, each changed by `edit` (a search given `/pq=1`), plus `extra`. */
 const spec = (extra: string[] = [], edit: (a: string) => string = (a) => a) =>
@@ -65,8 +54,7 @@ const spec = (extra: string[] = [], edit: (a: string) => string = (a) => a) =>
     ...extra,
   ]);
 
-const sha = (t: string) => createHash('sha256').update(t.trim()).digest('hex');
-const NO_KEY = sha('(none)');
+const NO_KEY = keyHash('(none)');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const secs = (ms: number) => (ms / 1000).toFixed(1);
 
@@ -75,24 +63,16 @@ describeNetns('post-quantum PSKs between bmx7d nodes: rotation, restarts, /pq=1'
   let bed: NetnsBed;
   let ids: Record<string, string>;
   const dir = (n: string) => mesh.node(n).dir;
-  const gatewayDev = () => `P1wg_${ids.n3!.slice(0, 8)}`;
-  const ctl = (n: string, ...a: string[]) =>
-    spawnSync(process.execPath, ctlArgv(['--runtime-dir', join(dir(n), 'run'), ...a]), {
-      encoding: 'utf8',
-      timeout: 30_000,
-    });
-  const table = (n: string, name: string) => {
-    const r = ctl(n, 'show', name, '--json');
-    return r.status === 0 ? (JSON.parse(r.stdout).rows as Array<Record<string, unknown>>) : [];
-  };
+  const gatewayDev = () => gatewayDevName('P1', ids.n3!);
+  const ctl = ctlFor(() => mesh, { timeoutMs: 30_000 });
+  const table = (n: string, name: string) => showRows(ctl, n, name);
   /** show wg's row of the other end on a device (n1's gateway device, or n1 on the receiving one). */
   const wgRow = (n: string, dev: string) =>
     table(n, 'wg').find((x) => x.dev === dev && x.name === (n === 'n1' ? 'n3' : 'n1'));
   const ping = (family: 4 | 6, to: string) =>
     mesh.exec('n1', 'ping', [`-${family}`, '-c', '2', '-i', '0.2', '-W', '1', to]).status === 0;
   const reaches = () => ping(4, UP4) && ping(6, UP6);
-  const deviceOf = (n: string, to: string) =>
-    / dev (\S+)/.exec(mesh.exec(n, 'ip', ['route', 'get', to]).stdout)?.[1];
+  const deviceOf = (n: string, to: string) => routeDev(mesh, n, to);
   const logText = (n: string) => {
     try {
       return readFileSync(join(dir(n), 'daemon.log'), 'utf8');
@@ -117,7 +97,7 @@ describeNetns('post-quantum PSKs between bmx7d nodes: rotation, restarts, /pq=1'
       .split('\n')
       .map((l) => l.split('\t'))
       .find((f) => f.length === 2 && (peer === undefined || f[0] === peer));
-    return line ? sha(line[1]!) : undefined;
+    return line ? keyHash(line[1]!) : undefined;
   };
   /** Both ends hold one key, and it is a key. */
   const keysAgree = () => {
@@ -167,36 +147,9 @@ describeNetns('post-quantum PSKs between bmx7d nodes: rotation, restarts, /pq=1'
     for (const n of ['n1', 'n2', 'n3'])
       await waitFor(`primary address of ${n}`, () => primaryOf(mesh, n), { timeoutMs: 30_000 });
   }, 60_000);
-  afterAll(() => {
-    // wireguard-go of this test's devices: the ones in this mesh's namespaces (the namespace cleanup
-    // kills them; after a failure, whatever is left goes too), not those of another run of this file
-    const wgGo = () =>
-      spawnSync('pgrep', ['-af', '^wireguard-go -f P[1-3]wg'], { encoding: 'utf8' })
-        .stdout.split('\n')
-        .map((l) => l.split(' '))
-        .filter((f) => f.length === 4)
-        .map((f) => ({ pid: Number(f[0]), dev: f[3]! }));
-    const namespaces = new Set(mesh ? [...mesh.nodes.values()].map((n) => n.ns) : []);
-    const ours = wgGo().filter((p) =>
-      namespaces.has(
-        spawnSync('ip', ['netns', 'identify', String(p.pid)], { encoding: 'utf8' }).stdout.trim(),
-      ),
-    );
-    bed?.cleanup();
-    mesh?.cleanup();
-    for (const p of ours) {
-      try {
-        process.kill(p.pid, 'SIGKILL');
-      } catch {
-        // gone already
-      }
-    }
-    // their sockets (one directory per machine): those of devices no wireguard-go serves any more
-    const served = new Set(wgGo().map((p) => p.dev));
-    for (const f of existsSync(UAPI_DIR) ? readdirSync(UAPI_DIR) : [])
-      if (/^P[1-3]wg.*\.sock$/.test(f) && !served.has(f.slice(0, -5)))
-        rmSync(join(UAPI_DIR, f), { force: true });
-  });
+  // after a failure too: wireguard-go of this test's devices, and their sockets (not those of another
+  // run of this file)
+  afterAll(() => cleanupCryptTest(/^P[1-3]wg/, mesh, bed));
 
   it('rotation under continuous traffic loses nothing', async () => {
     await encryptedAndAgreed('the encrypted tunnel carries traffic with a PQ PSK');

@@ -1,7 +1,9 @@
 /**
  * Test helpers for the netns tests: how to start bmx7d (from sources, through tsx) in a mesh node
- * with per-node paths, and how to read a node's table-70 routes.
+ * with per-node paths, how to read a node's table-70 routes and the device of its route to an
+ * address, and how to run bmx7ctl against a node's daemon.
  */
+import { type SpawnSyncReturns, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -40,6 +42,11 @@ export function tableRoutes(mesh: Mesh, node: string, table = 70): string[] {
     .map((l) => l.split(' ')[0] as string);
 }
 
+/** The device of a node's route to `to` (`ip route get`), or undefined without one. */
+export function routeDev(mesh: Mesh, node: string, to: string): string | undefined {
+  return / dev (\S+)/.exec(mesh.exec(node, 'ip', ['route', 'get', to]).stdout)?.[1];
+}
+
 /** The primary address a node's daemon reports in its log. */
 export function primaryOf(mesh: Mesh, node: string): string | undefined {
   const out = mesh.exec(node, 'ip', ['-6', '-o', 'addr', 'show', 'scope', 'global']).stdout;
@@ -52,6 +59,30 @@ export const CTL_MAIN = fileURLToPath(new URL('../../../bmx7ctl/src/main.ts', im
 /** argv that runs bmx7ctl from sources. */
 export function ctlArgv(args: string[]): string[] {
   return ['--import', 'tsx', '--conditions=@bmx7/source', CTL_MAIN, ...args];
+}
+
+/** bmx7ctl against a node's daemon: `ctl(node, ...args)`, its result (stdout and stderr as text). */
+export type Ctl = (node: string, ...args: string[]) => SpawnSyncReturns<string>;
+
+/**
+ * Runs bmx7ctl against the daemons of a mesh (given late: a test makes it in beforeAll), with each
+ * node's runtime directory; from sources, or through `argv` (e.g. a built bmx7ctl).
+ */
+export function ctlFor(
+  mesh: () => Mesh,
+  { timeoutMs = 20_000, argv = ctlArgv }: { timeoutMs?: number; argv?: (args: string[]) => string[] } = {},
+): Ctl {
+  return (node, ...args) =>
+    spawnSync(process.execPath, argv(['--runtime-dir', join(mesh().node(node).dir, 'run'), ...args]), {
+      encoding: 'utf8',
+      timeout: timeoutMs,
+    });
+}
+
+/** The rows of `bmx7ctl show <table> --json` on a node; none when bmx7ctl fails. */
+export function showRows(ctl: Ctl, node: string, table: string): Array<Record<string, unknown>> {
+  const r = ctl(node, 'show', table, '--json');
+  return r.status === 0 ? (JSON.parse(r.stdout).rows as Array<Record<string, unknown>>) : [];
 }
 
 /** The uplink hosts behind a test gateway (documentation addresses; traffic stays in the namespaces). */
