@@ -36,7 +36,7 @@ import type {
 } from '@bmx7/plugin-tun';
 import { prefixToString } from '@bmx7/plugin-tun';
 import type { WgDeviceWant, WgPeerWant, WgPlugin } from '@bmx7/plugin-wg';
-import { type CryptOffers, decodeOffers, offerFor, offersWireguard, ownBody } from './offers.js';
+import { type CryptOffers, decodeOffers, NO_OFFERS, offerFor, offersWireguard, ownBody } from './offers.js';
 import { type CryptDecision, cryptDecision, cryptLevel } from './policy.js';
 
 /**
@@ -111,12 +111,13 @@ export function createCryptTunPlugin() {
     const log = (level: 0 | 2 | 3, msg: string, fields?: Record<string, unknown>) =>
       host?.log(level, msg, fields);
 
-    const offersOf = (id: string): CryptOffers => decodeOffers(host?.tlv(id, TLV_TYPE.CRYPT_TUN));
     /**
-     * The last offers of each node, kept while the wg plugin keeps its peer: a client that is gone
-     * for a moment keeps its place on the receiving device through the wg plugin's grace period.
+     * Every node's offers, decoded once when its description brings them. A gone node keeps its
+     * offers while the wg plugin keeps its peer: a client that is gone for a moment keeps its place
+     * on the receiving device through the wg plugin's grace period.
      */
-    const lastOffers = new Map<string, CryptOffers>();
+    const offers = new Map<string, CryptOffers>();
+    const offersOf = (id: string): CryptOffers => offers.get(id.toLowerCase()) ?? NO_OFFERS;
     /** When a device to each gateway was first wanted and waited for its post-quantum PSK. */
     const firstWanted = new Map<string, number>();
     const peerOk = (id: string): boolean => wg.available() && wg.peer(id) !== undefined;
@@ -201,10 +202,9 @@ export function createCryptTunPlugin() {
       const taken = new Map<string, string>();
       const self = host?.self().id;
       const admitted = [...wg.peers()].sort((a, b) => (a.nodeId < b.nodeId ? -1 : 1));
-      for (const id of lastOffers.keys()) if (!admitted.some((p) => p.nodeId === id)) lastOffers.delete(id);
       for (const p of admitted) {
         if (p.nodeId === self) continue;
-        const sources = (lastOffers.get(p.nodeId) ?? offersOf(p.nodeId)).sources.filter((s) => {
+        const sources = offersOf(p.nodeId).sources.filter((s) => {
           const other = taken.get(s);
           if (other === undefined) return true;
           log(2, 'tunnel network announced by two nodes: the first keeps it', {
@@ -228,12 +228,16 @@ export function createCryptTunPlugin() {
         !(search.pq && !(wg.pqAvailable() && wg.peerKem(gateway.id))),
       configured(c) {
         config = c;
+        // a search's /wgPsk may name another file, or the file changed: read them again
+        wg.reloadPsks();
         redescribe();
       },
       async carry(winners) {
         const out = new Map<Candidate, TunnelCarrier>();
         const devices = wg.devices();
         pairs = [];
+        // the offers of nodes that are gone and past the wg plugin's grace period
+        for (const id of [...offers.keys()]) if (!host?.node(id) && !wg.peer(id)) offers.delete(id);
         const wants = new Map<string, WgDeviceWant & { addresses: string[] }>();
         const receiving =
           devices && config && offersWireguard(config, cryptTun) ? receivingPeers() : undefined;
@@ -369,8 +373,8 @@ export function createCryptTunPlugin() {
           },
           consume: (node, b) => {
             // a node that stopped announcing loses its offers at once; a gone one keeps them (grace)
-            if (b) lastOffers.set(node.id, decodeOffers(b));
-            else if (host?.node(node.id)) lastOffers.delete(node.id);
+            if (b) offers.set(node.id, decodeOffers(b));
+            else if (host?.node(node.id)) offers.delete(node.id);
             reselect();
           },
         });

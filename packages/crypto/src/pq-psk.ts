@@ -23,6 +23,7 @@
 import { expand, extract } from '@noble/hashes/hkdf.js';
 import { hmac } from '@noble/hashes/hmac.js';
 import { sha256 } from '@noble/hashes/sha2.js';
+import { concatBytes } from '@noble/hashes/utils.js';
 import { requireBytes } from './bytes.js';
 import { CryptoInputError } from './errors.js';
 import { SHA224_LEN, timingSafeEqual } from './hash.js';
@@ -65,18 +66,6 @@ function u32be(epoch: number): Uint8Array {
   return b;
 }
 
-function concat(parts: readonly Uint8Array[]): Uint8Array {
-  let n = 0;
-  for (const p of parts) n += p.length;
-  const out = new Uint8Array(n);
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
-}
-
 /**
  * The WireGuard pre-shared key of a peer pair and epoch, and the key of its confirm tags (both 32
  * bytes); both ends compute the same from the same input. Throws a CryptoInputError naming the
@@ -92,9 +81,9 @@ export function derivePqPsk(i: PqPskInput): { psk: Uint8Array; confirmKey: Uint8
   requireBytes(i.ssResponder, MLKEM768.sharedSecretBytes, 'ssResponder');
   requireBytes(i.ssInitiator, MLKEM768.sharedSecretBytes, 'ssInitiator');
   const epoch = u32be(i.epoch);
-  const ikm = concat([i.ssResponder, i.ssInitiator]);
+  const ikm = concatBytes(i.ssResponder, i.ssInitiator);
   const prk = extract(sha256, ikm, SALT);
-  const info = concat([
+  const info = concatBytes(
     INFO_LABEL,
     i.initiatorId,
     i.responderId,
@@ -103,7 +92,7 @@ export function derivePqPsk(i: PqPskInput): { psk: Uint8Array; confirmKey: Uint8
     sha256(i.ctToResponder),
     sha256(i.ctToInitiator),
     epoch,
-  ]);
+  );
   const okm = expand(sha256, prk, info, 2 * KEY_BYTES);
   const out = { psk: okm.slice(0, KEY_BYTES), confirmKey: okm.slice(KEY_BYTES) };
   ikm.fill(0);
@@ -125,7 +114,7 @@ export function pqConfirmTag(
   requireBytes(confirmKey, KEY_BYTES, 'confirmKey');
   const label = role === 'initiator' ? INITIATOR_LABEL : role === 'responder' ? RESPONDER_LABEL : undefined;
   if (!label) throw new CryptoInputError(`role must be 'initiator' or 'responder'`);
-  return hmac(sha256, confirmKey, concat([label, u32be(epoch)]));
+  return hmac(sha256, confirmKey, concatBytes(label, u32be(epoch)));
 }
 
 /**

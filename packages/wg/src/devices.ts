@@ -1,6 +1,6 @@
 /**
  * The WireGuard devices the node wants, kept so through a Wgctrl: `set()` gives the complete wanted
- * set, and one reconcile at a time makes missing devices, syncs every wanted device (keys, port,
+ * set, and one reconcile at a time makes missing devices, syncs every wanted device that is not set up as wanted yet (keys, port,
  * peers; wgctrl sends only what differs, so unchanged peers keep their sessions), puts addresses on
  * and takes them off, and deletes devices that are not wanted any more. Only devices made here are
  * ever touched: a name already in use by someone else is left alone.
@@ -179,6 +179,8 @@ export function createWgDevices(opts: WgDevicesOptions): WgDevices {
       made.set(name, d);
       log(3, 'wireguard device made', { dev: name });
     }
+    // set up as wanted already: nothing to read or send (runs follow every path change of the mesh)
+    if (d.configured === wantKey(w)) return;
     d.configured = undefined;
     try {
       await wgctrl.syncDevice(name, {
@@ -285,6 +287,9 @@ export function createWgDevices(opts: WgDevicesOptions): WgDevices {
             if (made.has(name)) states.set(name, dev);
           } catch (e) {
             states.delete(name);
+            // gone from under us: the next set() makes it again
+            const d = made.get(name);
+            if (d && isCode(e, 'ERR_WG_NO_DEVICE')) d.configured = undefined;
             log(4, 'wireguard device not read', { dev: name, ...failure(e) });
           }
         }),

@@ -144,6 +144,8 @@ export interface WgPlugin extends EnginePlugin {
    * Throws when the file cannot be used (the caller then builds no tunnel: fail closed).
    */
   staticPsk(path?: string): Uint8Array | undefined;
+  /** Reads the pre-shared key files again at their next use (the tun options changed). */
+  reloadPsks(): void;
   /** A peer's announced ML-KEM-768 key (PQ_KEM), while PQ PSKs run here. */
   peerKem(nodeId: string): Uint8Array | undefined;
   /** Whether this node agrees post-quantum PSKs (a KEM key announced). */
@@ -238,6 +240,8 @@ export function createWgPlugin(init: WgPluginInit = {}) {
     let identity: WgIdentity | undefined;
     let listenPort = DEFAULT_WG_LISTEN_PORT;
     let pskPath: string | undefined;
+    /** Pre-shared keys read from files (or why not), by path, until the configuration changes. */
+    const pskFiles = new Map<string, Uint8Array | Error>();
     let pqWanted = true;
     let pqIntervalMs = DEFAULT_PQ_PSK_INTERVAL_MS;
     let kem: MlKemKeyPair | undefined;
@@ -543,6 +547,7 @@ export function createWgPlugin(init: WgPluginInit = {}) {
           host?.log(0, 'wg settings refused', { reason: typeof p === 'string' ? p : k });
           return;
         }
+        pskFiles.clear();
         if (k.path !== pskPath) {
           pskPath = k.path;
           peersChanged();
@@ -576,7 +581,22 @@ export function createWgPlugin(init: WgPluginInit = {}) {
       pqPsk: (id, role) => pq?.psk(id, role),
       staticPsk(path) {
         const file = path ?? pskPath;
-        return file === undefined ? undefined : readPsk(components.readSecretFile, file);
+        if (file === undefined) return undefined;
+        // read once per configuration: tunnels are reconsidered on every path change of the mesh
+        let k = pskFiles.get(file);
+        if (k === undefined) {
+          try {
+            k = readPsk(components.readSecretFile, file);
+          } catch (e) {
+            k = e as Error;
+          }
+          pskFiles.set(file, k);
+        }
+        if (k instanceof Error) throw k;
+        return k;
+      },
+      reloadPsks() {
+        pskFiles.clear();
       },
       peers: () => [...peers.values()],
       peer: (id) => peers.get(id.toLowerCase()),
