@@ -379,6 +379,11 @@ export function createCryptTunPlugin() {
           },
         });
         wg.onPeersChanged(reselect);
+        h.on((e) => {
+          // a node back from the grace period without offers: the kept ones go
+          if (e.type === 'description-changed' && !e.tlvs.has(TLV_TYPE.CRYPT_TUN) && offers.delete(e.node.id))
+            reselect();
+        });
       },
       start() {
         running = true;

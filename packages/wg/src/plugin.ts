@@ -519,6 +519,15 @@ export function createWgPlugin(init: WgPluginInit = {}) {
         h.on((e) => {
           if (e.type === 'node-gone') removeLater(e.id);
           else if (e.type === 'trust-changed') readmit();
+          else if (e.type === 'description-changed') {
+            // a node back from the grace period with a description that no longer announces a key
+            // or a KEM key: what was kept for it goes (no consume reports an absence it never saw)
+            if (!e.tlvs.has(TLV_TYPE.WIREGUARD) && peers.has(e.node.id)) {
+              cancelRemoval(e.node.id);
+              setPeer(e.node.id, undefined);
+            }
+            if (!e.tlvs.has(TLV_TYPE.PQ_KEM) && peerKems.delete(e.node.id)) peersChanged();
+          }
         });
         h.registerTable('wg', rows);
       },
@@ -578,7 +587,9 @@ export function createWgPlugin(init: WgPluginInit = {}) {
         }
         pq.setPairs(out);
       },
-      pqPsk: (id, role) => pq?.psk(id, role),
+      // a peer that stopped announcing its KEM key (pqPsk=0 after a restart) has no PQ key any more,
+      // even before its session is stopped
+      pqPsk: (id, role) => (peerKems.has(id.toLowerCase()) ? pq?.psk(id, role) : undefined),
       staticPsk(path) {
         const file = path ?? pskPath;
         if (file === undefined) return undefined;
