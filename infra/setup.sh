@@ -13,13 +13,17 @@ need_root() {
 }
 
 # Debian packages: iproute2 (ip, netns), WireGuard userspace and tools, traffic and capture tools for
-# the netns tests, qemu for the kernel test VM (infra/vm), and what the daemon's tests call.
+# the netns tests, qemu for the kernel test VM (infra/vm), and what the daemon's tests call; for the
+# Debian package (infra/deb): dpkg-dev, lintian, man-db and groff to read the man pages; promtool
+# (package prometheus) checks the metrics, and chromium runs the status page's browser test.
 APT_PACKAGES=(
   iproute2 iputils-ping procps psmisc ca-certificates
   wireguard-go wireguard-tools
   iperf3 tshark
   qemu-system-x86
   python3 xz-utils cpio
+  dpkg-dev lintian man-db groff-base
+  prometheus chromium
 )
 
 missing=()
