@@ -36,6 +36,7 @@ import { RuleExport } from './routes.js';
 import { createState, type EngineCounters, type EngineState, emit, STATE_NAMES } from './state.js';
 import { indexSupports, keepType } from './store.js';
 import { nodes, show, view } from './tables.js';
+import { type EngineTraffic, trafficOf } from './traffic.js';
 import { applyTrust, trustLevels, trustOn } from './trust.js';
 
 /** Everything an engine offers beyond the host interface. */
@@ -50,6 +51,8 @@ export interface Engine extends EngineHandle {
   /** Known originators (promoted nodes, the node itself excluded). */
   nodes(): NodeView[];
   counters(): EngineCounters;
+  /** Frames and bytes per frame type in and out, packets, and dropped packets by reason. */
+  traffic(): EngineTraffic;
   /** Attaches a plugin; throws a PluginError when it claims what it may not. */
   use(plugin: EnginePlugin): void;
   on(listener: (e: EngineEvent) => void): () => void;
@@ -196,6 +199,7 @@ export function createEngine(init: EngineInit): (components: EngineComponents & 
       tables: () => tableNames(s),
       nodes: () => nodes(s),
       counters: () => ({ ...s.cnt, txTasksRefused: s.tx.refused }),
+      traffic: () => trafficOf(s.traffic, s.cnt),
       use: (plugin) => attachPlugin(s, plugin, services),
       on(listener) {
         s.listeners.add(listener);

@@ -24,3 +24,10 @@ export type * from './ports.js';
 export { ipFamily, RouteExport, RuleExport, routeIdentity, ruleIdentity } from './routes.js';
 export * from './selection.js';
 export { type EngineCounters, KEY_STATE, type KeyState } from './state.js';
+export {
+  DROP_REASONS,
+  type DropReason,
+  type EngineTraffic,
+  FRAME_TYPES,
+  type FrameCounts,
+} from './traffic.js';

@@ -30,6 +30,7 @@ import {
 } from './requests.js';
 import { type EngineState, type Iface, KEY_STATE, type KeyRec, type Link, type Neigh } from './state.js';
 import { onContentAdv, onDescAdv, tryResolve } from './store.js';
+import { countFrame, countPacketFrames, type DropReason } from './traffic.js';
 
 const SIG_RSA_TYPES = new Set([4, 5, 6]);
 export function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
@@ -41,11 +42,13 @@ export function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
 export function receive(s: EngineState, ifname: string, src: string, payload: Uint8Array): void {
   if (!s.running) return;
   s.cnt.rxPackets++;
+  s.traffic.rxBytes += payload.length;
   try {
     receivePacket(s, ifname, src, payload);
   } catch (err) {
     // wire input never throws out of the engine (STYLE.md rule 3); a bug here is counted and logged
     s.cnt.rxDropped++;
+    s.traffic.drops.internal_error++;
     s.c.logger.log(0, 'receive failed', { error: String(err) });
   }
 }
@@ -53,24 +56,24 @@ export function receive(s: EngineState, ifname: string, src: string, payload: Ui
 export function receivePacket(s: EngineState, ifname: string, src: string, payload: Uint8Array): void {
   const ifc = s.ifs.get(ifname);
   if (!ifc) {
-    drop(s, 'unknown interface');
+    drop(s, 'unknown_interface', 'unknown interface');
     return;
   }
   let srcBytes: Uint8Array;
   try {
     srcBytes = ip6FromString(src);
   } catch {
-    drop(s, 'bad source');
+    drop(s, 'bad_source', 'bad source');
     return;
   }
   // source must be link-local and not one of ours (§4.1)
   if (!(srcBytes[0] === 0xfe && (srcBytes[1]! & 0xc0) === 0x80)) {
-    drop(s, 'source not link-local');
+    drop(s, 'bad_source', 'source not link-local');
     return;
   }
   const srcText = ip6ToString(srcBytes);
   if (s.ownLl.has(srcText)) {
-    drop(s, 'own address');
+    drop(s, 'own_address', 'own address');
     return;
   }
   if (knownDescsOnly(s, payload, ifname)) return;
@@ -80,13 +83,14 @@ export function receivePacket(s: EngineState, ifname: string, src: string, paylo
     maxVersion: s.cfg.compatibility + 1,
   });
   if (!r.ok) {
-    drop(s, r.reason);
+    drop(s, 'malformed', r.reason);
     return;
   }
   const pkt = r.value;
+  for (const f of pkt.frames) countFrame(s.traffic.rx, f.type, f.length);
   const senderHex = hex(pkt.header.nodeId);
   if (senderHex === s.hex) {
-    drop(s, 'neighbor uses my key');
+    drop(s, 'own_node_id', 'neighbor uses my key');
     return;
   }
   const now = s.c.clock.now();
@@ -117,6 +121,7 @@ export function receivePacket(s: EngineState, ifname: string, src: string, paylo
       if (v === 'failure') {
         s.cnt.rxDropped++;
         s.cnt.rxAuthFailed++;
+        s.traffic.drops.auth_failed++;
         return;
       }
       verified = v;
@@ -128,7 +133,7 @@ export function receivePacket(s: EngineState, ifname: string, src: string, paylo
     }
     handleFrame(s, f, key, verified, ifc, srcText, payload);
   }
-  if (pkt.error) drop(s, `remaining frames: ${pkt.error.reason}`);
+  if (pkt.error) drop(s, 'bad_frame', `remaining frames: ${pkt.error.reason}`);
 }
 
 /**
@@ -157,6 +162,8 @@ export function knownDescsOnly(s: EngineState, payload: Uint8Array, ifname: stri
     if (peek.descSqn > held) return false;
     pos += len;
   }
+  // every frame was a DESC_ADV (the walk above checked each one's length)
+  countPacketFrames(s.traffic.rx, payload);
   const now = s.c.clock.now();
   sender.lastPacket = now;
   sender.lastRef = now;
@@ -215,9 +222,11 @@ export function authStop(s: EngineState, step: number): undefined {
   return undefined;
 }
 
-export function drop(s: EngineState, reason: string): void {
+/** Counts a dropped packet under its reason; `detail` goes to the log (level 8). */
+export function drop(s: EngineState, reason: DropReason, detail: string): void {
   s.cnt.rxDropped++;
-  s.c.logger.log(8, 'packet dropped', { reason });
+  s.traffic.drops[reason]++;
+  s.c.logger.log(8, 'packet dropped', { reason: detail });
 }
 
 /** Packet authentication, steps 1–10 of 4.4. Returns the neighbour and link, undefined (stop) or 'failure'. */

@@ -13,6 +13,7 @@ import { flushAggregation } from './originators.js';
 import { BURST_SQN_RENEW, buildDescription, ownOgm } from './own.js';
 import { bucketRound, doNowOrLater } from './pacing.js';
 import { type EngineState, type Iface, KEY_STATE } from './state.js';
+import { countPacketFrames } from './traffic.js';
 import { mergeFrames, packPackets } from './tx.js';
 
 export function descUpdate(s: EngineState): void {
@@ -61,6 +62,7 @@ export function round(s: EngineState): void {
       if (!s.cfg.listenOnly) s.c.datagrams.send(ifname, pkt);
       s.cnt.txPackets++;
       s.cnt.txBytes += pkt.length;
+      countPacketFrames(s.traffic.tx, pkt);
     }
   }
   const busy = due.size > 0;

@@ -26,6 +26,7 @@ import type { EngineEvent } from './plugin.js';
 import { newPluginRegistry, type PluginRegistry } from './plugin-host.js';
 import type { EngineComponents, InterfaceInfo } from './ports.js';
 import { RouteExport } from './routes.js';
+import { newTrafficCounters, type TrafficCounters } from './traffic.js';
 import type { TrustEntry } from './trust.js';
 import { TxQueue } from './tx.js';
 
@@ -252,6 +253,8 @@ export interface EngineState {
   maintCancel: (() => void) | undefined;
   startedAt: number;
   readonly cnt: EngineCounters;
+  /** Frames and bytes per frame type, dropped packets by reason (traffic.ts). */
+  readonly traffic: TrafficCounters;
 }
 
 /** A new engine's state: no keys, no interfaces, not running. */
@@ -338,6 +341,7 @@ export function createState(init: EngineInit, c: EngineComponents): EngineState 
       txTasksRefused: 0,
       pluginErrors: 0,
     },
+    traffic: newTrafficCounters(),
   };
 }
 
