@@ -18,7 +18,7 @@ async function main(argv: string[]): Promise<number> {
   try {
     start = parseStartArgs(argv, undefined, daemonOptionTable(plugins));
     if (start.help) {
-      process.stdout.write(renderHelp(start.table, { program: 'bmx7d' }));
+      process.stdout.write(renderHelp(start.table, { program: 'bmx7d', ...start.helpOptions }));
       return 0;
     }
     settings = settingsOf(start.state, { hostname: hostname() });

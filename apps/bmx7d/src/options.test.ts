@@ -169,6 +169,20 @@ describe('bmx7d options', () => {
     );
   });
 
+  it('--help, -h and -H come anywhere, with /r=N for the relevance of the options listed', () => {
+    expect(parseStartArgs(['dev=eth1']).help).toBe(false);
+    const help = (argv: string[]) => {
+      const s = parseStartArgs(argv);
+      return { help: s.help, ...s.helpOptions };
+    };
+    expect(help(['dev=eth1', '--help'])).toEqual({ help: true, verbose: false, relevance: 2 });
+    expect(help(['-h', '/r=0'])).toEqual({ help: true, verbose: false, relevance: 0 });
+    expect(help(['help', '/relevance=1'])).toEqual({ help: true, verbose: false, relevance: 1 });
+    expect(help(['-H'])).toEqual({ help: true, verbose: true, relevance: 2 });
+    expect(help(['--verboseHelp', '/r=0', 'dev=eth1'])).toEqual({ help: true, verbose: true, relevance: 0 });
+    expect(optionError(() => parseStartArgs(['--help', '/r=3'])).message).toMatch(/^\/r/);
+  });
+
   it('the daemon exits with status 2 and one line before touching anything', () => {
     const dir = mkdtempSync(join(tmpdir(), 'bmx7d-opt-'));
     onTestFinished(() => rmSync(dir, { recursive: true, force: true }));

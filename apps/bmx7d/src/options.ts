@@ -30,9 +30,11 @@ import {
   type OptionValue,
   parseArgs,
   parseConfig,
+  type Relevance,
   TUN_OPTIONS,
 } from '@bmx7/control';
 import { creditMatrix, type EngineInit } from '@bmx7/core';
+import { type Listen, OBSERVE_OPTIONS, parseListen } from './observe/listen.js';
 import { type PluginDeclaration, pluginOptionSpecs } from './plugins.js';
 
 export const DEFAULT_RUNTIME_DIR = '/run/bmx7d';
@@ -60,17 +62,22 @@ function withOwnDefaults(specs: readonly OptionSpec[]): OptionSpec[] {
 
 let table: OptionTable | undefined;
 /**
- * The option table of bmx7d: control and core options with bmx7d's default paths, and the options
- * of the plugins it runs (none: the core's table alone, cached).
+ * The option table of bmx7d: control and core options with bmx7d's default paths, its own options
+ * for observing the node (observe/listen.ts), and the options of the plugins it runs (none: cached).
  */
 export function daemonOptionTable(plugins: readonly PluginDeclaration[] = []): OptionTable {
   if (plugins.length > 0)
     return createOptionTable(
       withOwnDefaults(CONTROL_OPTIONS),
       withOwnDefaults(CORE_OPTIONS),
+      OBSERVE_OPTIONS,
       pluginOptionSpecs(plugins),
     );
-  table ??= createOptionTable(withOwnDefaults(CONTROL_OPTIONS), withOwnDefaults(CORE_OPTIONS));
+  table ??= createOptionTable(
+    withOwnDefaults(CONTROL_OPTIONS),
+    withOwnDefaults(CORE_OPTIONS),
+    OBSERVE_OPTIONS,
+  );
   return table;
 }
 
@@ -112,6 +119,9 @@ export interface DaemonSettings {
   engine: Omit<EngineInit, 'nodeKey' | 'trustedNodes'>;
   /** Trust is on while set; the daemon reads and follows the directory (trust-watch.ts). */
   trustedNodesDir: string | undefined;
+  /** Where metrics and the status page are served (off while undefined; observe/). */
+  metricsListen: Listen | undefined;
+  httpListen: Listen | undefined;
 }
 
 export interface StartArgs {
@@ -123,11 +133,27 @@ export interface StartArgs {
   /** Command-line actions to carry out at start (`setTrustedNode`), in order. */
   actions: readonly Operation[];
   help: boolean;
+  /** How to list the options for `help`: verbose (`-H`), and the relevance (`--help /r=0` lists all). */
+  helpOptions: { verbose: boolean; relevance: Relevance };
   /** The option table it was parsed with (with the plugins' options). */
   table: OptionTable;
 }
 
-/** `--config FILE` / `--config=FILE` is bmx7d's own; everything else is the reference's syntax. */
+/** Words asking for the option list, anywhere on the command line: value true for the verbose one. */
+const HELP_WORDS: ReadonlyMap<string, boolean> = new Map([
+  ['--help', false],
+  ['-h', false],
+  ['help', false],
+  ['--verboseHelp', true],
+  ['-H', true],
+  ['verboseHelp', true],
+]);
+
+/**
+ * `--config FILE` / `--config=FILE` is bmx7d's own; everything else is the reference's syntax.
+ * `--help` (`-h`, `help`) and `-H` (`--verboseHelp`) may come anywhere, followed by `/r=0|1|2`
+ * (`/relevance=N`): 2, the default, lists the most relevant options, 0 all of them.
+ */
 export function parseStartArgs(
   argv: readonly string[],
   readFile = readText,
@@ -136,14 +162,23 @@ export function parseStartArgs(
   const words: string[] = [];
   let configFile: string | undefined;
   let help = false;
+  const helpOptions: StartArgs['helpOptions'] = { verbose: false, relevance: 2 };
   for (let i = 0; i < argv.length; i++) {
     const w = argv[i] as string;
-    if (w === '--config') {
+    const verbose = HELP_WORDS.get(w);
+    if (verbose !== undefined) {
+      help = true;
+      helpOptions.verbose ||= verbose;
+      const rel = /^\/(?:r|relevance)=([012])$/.exec(argv[i + 1] ?? '');
+      if (rel !== null) {
+        helpOptions.relevance = Number(rel[1]) as Relevance;
+        i++;
+      }
+    } else if (w === '--config') {
       configFile = argv[++i];
       if (configFile === undefined)
         throw new OptionError('missing-value', 'config: file name missing', { option: 'config' });
     } else if (w.startsWith('--config=')) configFile = w.slice('--config='.length);
-    else if (w === '--help' || w === '-h' || w === 'help') help = true;
     else words.push(w);
   }
   const r = parseArgs(words, t, { context: 'init' });
@@ -160,7 +195,7 @@ export function parseStartArgs(
   }
   const state = stateFrom(r.value.ops, configFile, readFile, t);
   const actions = r.value.ops.filter((op) => !op.checkOnly && isAction(t.get(op.option)));
-  return { state, configFile, argvOps: r.value.ops, actions, help, table: t };
+  return { state, configFile, argvOps: r.value.ops, actions, help, helpOptions, table: t };
 }
 
 /** The state of the config file, with the command line on top (the command line wins). */
@@ -379,6 +414,11 @@ export function settingsOf(
   }
   engine.publishSupportedNodes = num('publishSupportedNodes') === 1;
 
+  const listen = (n: string) => {
+    const v = state.get(n);
+    return v?.kind === 'single' ? parseListen(n, String(v.value)) : undefined;
+  };
+
   const keyType = num('nodeRsaKey');
   return {
     runtimeDir: String(value('runtimeDir')),
@@ -393,5 +433,7 @@ export function settingsOf(
     autoSysctl: num('autoSysctl') === 1,
     engine,
     trustedNodesDir,
+    metricsListen: listen('metricsListen'),
+    httpListen: listen('httpListen'),
   };
 }
