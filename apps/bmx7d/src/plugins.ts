@@ -33,6 +33,8 @@ export interface DaemonServices {
 
 /** A plugin bmx7d has: its declaration and how to make one. */
 export interface DaemonPlugin extends PluginDeclaration {
+  /** The tables it registers when attached (for the manual and bmx7ctl's completion; tested against the engine). */
+  readonly tables?: readonly string[];
   create(services: DaemonServices): DaemonPluginInstance;
 }
 
@@ -52,6 +54,7 @@ export const TUN_BACKEND_OPTION: PluginOption = {
 export const WG_PLUGIN: DaemonPlugin = {
   name: 'wg',
   options: [...WG_PLUGIN_OPTIONS, WG_BACKEND_OPTION],
+  tables: ['wg'],
   check: (next) => createWgPlugin()({ readSecretFile }).check?.(next),
   create: (services) =>
     createWgPlugin()({
@@ -81,6 +84,7 @@ export const CRYPT_TUN_PLUGIN: DaemonPlugin = {
 export const TUN_PLUGIN: DaemonPlugin = {
   name: 'tun',
   options: [...TUN_PLUGIN_OPTIONS, TUN_BACKEND_OPTION],
+  tables: ['tunnels'],
   check: (next) => checkTunSettings(next, {}, { crypt: true }),
   create: (services) => {
     const crypt = services.plugin('crypt-tun') as CryptTunPlugin | undefined;
