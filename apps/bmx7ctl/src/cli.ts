@@ -34,15 +34,17 @@ export class UsageError extends Error {
   readonly code = 'ERR_USAGE';
 }
 
-export function usageText(commands: readonly Command[]): string {
+/** The overview `--help` prints: the default command's usage (if any), then the other commands. */
+export function usageText(commands: readonly Command[], defaultCommand?: Command): string {
   const w = Math.max(...commands.map((c) => c.name.length));
+  const head = defaultCommand
+    ? [defaultCommand.usage, '', 'other commands:']
+    : ['usage: bmx7ctl <command> [arguments]', '', 'commands:'];
   return [
-    'usage: bmx7ctl <command> [arguments]',
-    '',
-    'commands:',
+    ...head,
     ...commands.map((c) => `  ${c.name.padEnd(w)}  ${c.summary}`),
     '',
-    "run 'bmx7ctl help <command>' for a command's arguments",
+    "run 'bmx7ctl help <command>' for a command's arguments; 'bmx7ctl --version' prints the version",
   ].join('\n');
 }
 
@@ -61,14 +63,14 @@ export async function runCli(
       return EXIT.OK;
     }
     if (first === undefined && defaultCommand) return run(defaultCommand, argv, io);
-    (first === undefined ? io.err : io.out)(usageText(commands));
+    (first === undefined ? io.err : io.out)(usageText(commands, defaultCommand));
     return first === undefined ? EXIT.USAGE : EXIT.OK;
   }
   const cmd = commands.find((c) => c.name === first);
   if (cmd) return run(cmd, rest, io);
   if (defaultCommand) return run(defaultCommand, argv, io);
   io.err(`bmx7ctl: unknown command '${first}'`);
-  io.err(usageText(commands));
+  io.err(usageText(commands, defaultCommand));
   return EXIT.USAGE;
 }
 

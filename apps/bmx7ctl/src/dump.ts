@@ -44,6 +44,7 @@ import {
 } from '@bmx7/codec';
 import { inflate } from '@bmx7/codec/zlib';
 import { type CliIo, type Command, EXIT, type ExitCode, UsageError } from './cli.js';
+import { DUMP_SUMMARY, DUMP_USAGE } from './dump-usage.js';
 
 /** One BMX7 datagram of a capture with its decode (and round-trip) result. */
 export interface DumpedPacket {
@@ -321,13 +322,6 @@ export function packetText(p: DumpedPacket, t0: number): string[] {
   return lines;
 }
 
-const USAGE = `usage: bmx7ctl dump FILE [--json] [--roundtrip] [--port=N]
-  Dissects the BMX7 packets (UDP port 6270 over IPv6) of a pcap/pcapng capture (FILE - reads stdin).
-  --json       one JSON object per packet
-  --roundtrip  re-encode every packet and report the first differing byte
-  --port=N     BMX7 on another UDP port
-exit 0 when every BMX7 packet decoded (and round-tripped), 1 otherwise, 2 on usage errors`;
-
 export interface DumpArgs {
   readonly file: string;
   readonly json: boolean;
@@ -415,7 +409,7 @@ export async function runDump(
 
 export const dumpCommand: Command = {
   name: 'dump',
-  summary: 'dissect the BMX7 packets of a pcap/pcapng capture (--json, --roundtrip)',
-  usage: USAGE,
+  summary: DUMP_SUMMARY,
+  usage: DUMP_USAGE,
   run: (args, io) => runDump(args, io),
 };

@@ -49,6 +49,7 @@ import {
 } from '@bmx7/crypto';
 import { type CliIo, type Command, EXIT, type ExitCode } from './cli.js';
 import { type DumpedPacket, dumpCommand, type PacketCheck, parseDumpArgs, runDump } from './dump.js';
+import { DUMP_VERIFY_SUMMARY, DUMP_VERIFY_USAGE } from './dump-usage.js';
 
 export const CHECK_KINDS = [
   'node-id',
@@ -597,10 +598,6 @@ export function eventJson(e: VerifyEvent): Record<string, unknown> {
   return { ...e, time: Number(e.time.toFixed(6)) };
 }
 
-const VERIFY_USAGE = `  --verify     also check every node id, description signature, RSA packet signature and
-               OGM chain value whose key is in the capture; prints a summary (verified /
-               failed / unverifiable per check) and exits 1 naming the first failure`;
-
 /**
  * Runs dump with \`--verify\`: the verifier runs as a per-packet check, then settles what waits
  * for keys or descriptions and prints the failures and the summary (one JSON line with --json).
@@ -630,9 +627,7 @@ export async function runDumpVerify(args: readonly string[], io: CliIo): Promise
 /** \`dump\` with the \`--verify\` option. */
 export const dumpVerifyCommand: Command = {
   ...dumpCommand,
-  summary: 'dissect (and with --verify check the signatures of) the BMX7 packets of a capture',
-  usage: dumpCommand.usage
-    .replace(/^(usage: [^\n]*)/, '$1 [--verify]')
-    .replace(/\nexit /, `\n${VERIFY_USAGE}\nexit `),
+  summary: DUMP_VERIFY_SUMMARY,
+  usage: DUMP_VERIFY_USAGE,
   run: (args, io) => (args.includes('--verify') ? runDumpVerify(args, io) : dumpCommand.run(args, io)),
 };

@@ -43,13 +43,13 @@ import {
   type DaemonPluginInstance,
   type DaemonServices,
 } from './plugins.js';
-import { PACKAGE_DIR, readRevision } from './revision.js';
 import { DaemonError, lockRuntimeDir } from './runtime-dir.js';
 import type { HostFacts } from './tables.js';
 import { setTrustedNodeOp } from './trust-dir.js';
 import { type TrustWatcher, watchTrustDir } from './trust-watch.js';
+import { daemonRevision, VERSION } from './version.js';
 
-export const VERSION = '0.1.0';
+export { VERSION };
 /** How often links and addresses are re-read in full, notifications or not. */
 export const INTERFACE_RESYNC_MS = 5000;
 
@@ -358,7 +358,7 @@ export async function startDaemon(
     const startedCpu = process.cpuUsage();
     const startedAt = performance.now();
     const host: HostFacts = {
-      revision: readRevision(PACKAGE_DIR),
+      revision: daemonRevision(),
       get devs() {
         return settings.devs.map((d) => ({ ...d, up: states.get(d.name)?.up === true }));
       },

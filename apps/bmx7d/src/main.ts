@@ -3,15 +3,20 @@
  * bmx7d: the BMX7 mesh routing daemon. Runs in the foreground (as systemd expects), logs to
  * stderr. Exit status: 0 after a clean stop, 2 for a bad option or config file (nothing on the
  * system was changed), 1 when it cannot start (another daemon on the runtime directory, no
- * permission, …).
+ * permission, …). `--version` prints `bmx7d <version>`.
  */
 import { hostname } from 'node:os';
 import { OptionError, renderHelp } from '@bmx7/control';
 import { startDaemon } from './daemon.js';
 import { daemonOptionTable, parseStartArgs, settingsOf } from './options.js';
 import { BUILTIN_PLUGINS, checkPluginSettings } from './plugins.js';
+import { VERSION } from './version.js';
 
 async function main(argv: string[]): Promise<number> {
+  if (argv.includes('--version')) {
+    process.stdout.write(`bmx7d ${VERSION}\n`);
+    return 0;
+  }
   let start: ReturnType<typeof parseStartArgs>;
   let settings: ReturnType<typeof settingsOf>;
   const plugins = BUILTIN_PLUGINS;

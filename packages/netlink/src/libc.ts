@@ -6,7 +6,15 @@
  * the thread that made them) from the module at `koffiPath()`.
  */
 import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
 import { NetlinkError } from './errors.js';
+
+/**
+ * Set only in a bundle (tools/bundle.mjs, an esbuild `define`): koffi's file relative to the
+ * bundle's own, which ships koffi beside it instead of in node_modules. Unbundled code resolves
+ * the 'koffi' package as usual.
+ */
+declare const BMX7_KOFFI: string | undefined;
 
 export const AF_NETLINK = 16;
 export const SOCK_RAW = 3;
@@ -38,7 +46,7 @@ export function loadLibc(): Libc {
   if (process.platform !== 'linux') {
     throw new NetlinkError('ERR_NETLINK_SYSCALL', `netlink needs Linux (this is ${process.platform})`);
   }
-  const koffi = createRequire(import.meta.url)('koffi') as typeof import('koffi');
+  const koffi = createRequire(import.meta.url)(koffiPath()) as typeof import('koffi');
   const lib = koffi.load('libc.so.6');
   libc = {
     errno: () => koffi.errno(),
@@ -58,8 +66,12 @@ export function loadLibc(): Libc {
   return libc;
 }
 
-/** Where koffi's entry point is, for worker threads that `require()` it to bind their own functions. */
+/**
+ * Where koffi's entry point is: the main thread loads it from there, and worker threads
+ * `require()` it by this path to bind their own functions.
+ */
 export function koffiPath(): string {
+  if (typeof BMX7_KOFFI === 'string') return fileURLToPath(new URL(BMX7_KOFFI, import.meta.url));
   return createRequire(import.meta.url).resolve('koffi');
 }
 

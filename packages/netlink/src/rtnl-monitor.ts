@@ -11,13 +11,13 @@
  *   Nothing blocks the event loop and nothing sits on libuv's thread pool.
  * - `openRtnlMonitor(groups).poll()`: the same socket drained on demand, without blocking.
  */
-import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
 import { NetlinkError } from './errors.js';
 import {
   AF_NETLINK,
   EAGAIN,
   EINTR,
+  koffiPath,
   loadLibc,
   MSG_DONTWAIT,
   SOCK_CLOEXEC,
@@ -199,7 +199,7 @@ export function watchRtnl(
         ctl: ctl.buffer,
         pollMs: opts.pollMs ?? 100,
         bufBytes: 64 * 1024,
-        koffiPath: createRequire(import.meta.url).resolve('koffi'),
+        koffiPath: koffiPath(),
       },
     });
   } catch (err) {
