@@ -9,6 +9,7 @@ export * from './option-data.js';
 export * from './options.js';
 export * from './output.js';
 export * from './protocol.js';
+export * from './roff.js';
 export * from './session.js';
 export * from './state.js';
 export * from './table.js';
