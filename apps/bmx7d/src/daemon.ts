@@ -19,6 +19,7 @@ import {
   openNetlinkSocket,
   RTMGRP_IPV6_IFADDR,
   RTMGRP_LINK,
+  rtnlGetLinks,
   watchRtnl,
 } from '@bmx7/netlink';
 import type { TunComponents } from '@bmx7/plugin-tun';
@@ -35,6 +36,7 @@ import { createPqSocket } from './linux/pq-socket.js';
 import { chooseTunnelBackend, createTunnelSystem } from './linux/tunnels.js';
 import { createDaemonWgctrl, removeStaleSocket } from './linux/wireguard.js';
 import { createDaemonLogger, type DaemonLogger } from './log.js';
+import { createObserver, type DeviceStats, type ObserveSources, takeSnapshot } from './observe/index.js';
 import { absentOptionTable, type DaemonSettings, type StartArgs, settingsOf, stateFrom } from './options.js';
 import {
   checkPluginSettings,
@@ -90,7 +92,24 @@ export async function startDaemon(
   const rd = lockRuntimeDir(settings.runtimeDir);
   let nl: ReturnType<typeof createNetlinkClient> | undefined;
   let trust: TrustWatcher | undefined;
+  // metrics and the status page (observe/): listening before anything on the system changes, so
+  // an address that cannot be used stops the start; they answer 503 until the engine runs
+  let observed: ObserveSources | undefined;
+  const observer = createObserver({
+    snapshot: () => (observed ? takeSnapshot(observed) : undefined),
+    now: () => performance.now(),
+    onError: (err) => logger.log(4, 'observe: request failed', { error: err.message }),
+  });
+  const listening = (): void => {
+    for (const l of observer.listeners())
+      logger.log(0, 'observe: listening', {
+        url: `http://${l.listen.text}/`,
+        serves: [l.serves.metrics && 'metrics', l.serves.page && 'status page'].filter(Boolean).join(', '),
+      });
+  };
   try {
+    await observer.apply(settings.metricsListen, settings.httpListen);
+    listening();
     const key = openKey(settings, logger);
     logger.log(0, 'node key', {
       shortId: Buffer.from(key.id.subarray(0, 4)).toString('hex').toUpperCase(),
@@ -241,6 +260,17 @@ export async function startDaemon(
       }
     }
     let pluginState = configurePlugins(eng, state, plugins);
+    observed = {
+      engine: eng,
+      version: VERSION,
+      revision: daemonRevision(),
+      deviceStats: () =>
+        new Map(
+          rtnlGetLinks(netlink).flatMap((l): [string, DeviceStats][] =>
+            l.name !== undefined && l.stats ? [[l.name, l.stats]] : [],
+          ),
+        ),
+    };
     logger.log(0, 'bmx7d starting', {
       version: VERSION,
       shortId: eng.shortId,
@@ -410,6 +440,10 @@ export async function startDaemon(
       if (dirChanged || text(old.engine) !== text(ns.engine))
         eng.reconfigure({ ...ns.engine, trustedNodes: trust?.nodes() });
       pluginState = configurePlugins(eng, next, plugins, pluginState);
+      if (ns.metricsListen?.text !== old.metricsListen?.text || ns.httpListen?.text !== old.httpListen?.text)
+        observer
+          .apply(ns.metricsListen, ns.httpListen)
+          .then(listening, (e: Error) => logger.log(0, 'observe: not listening', { error: e.message }));
       void syncInterfaces();
     };
 
@@ -466,6 +500,7 @@ export async function startDaemon(
       datagrams.closeAll();
       kernel.restoreAll();
       unsubscribeLog();
+      await observer.close();
       await server.close();
       netlink.close();
       rd.release();
@@ -493,6 +528,7 @@ export async function startDaemon(
     });
     return { engine: eng, settings: () => settings, done, stop };
   } catch (err) {
+    await observer.close();
     trust?.close();
     nl?.close();
     rd.release();
