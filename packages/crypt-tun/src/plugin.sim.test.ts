@@ -150,6 +150,17 @@ describe('crypt-tun in the simulator', () => {
     await run(sim, nodes, 30_000);
     const dev = `X7wg_${short(sim, 'g')}`;
     expect(tunnelRoutes(sim, 'c')).toEqual([`192.0.2.0/24 ${dev}`, `2001:db8:1::/64 ${dev}`]);
+    // explain: the gateway selected and carried by WireGuard, with the policy's terms
+    const up4 = nodes
+      .get('c')!
+      .tun.explain()
+      .searches.find((x) => x.search === 'up4')!;
+    expect(up4.candidates[0]).toMatchObject({
+      verdict: 'selected',
+      tunnel: { dev, crypt: 'encrypted' },
+      crypt: { setting: 2, offer: 1, peer: true, decision: 'encrypted', admitted: true },
+      rule: { code: 'only' },
+    });
     // the client's device: the gateway its one peer, everything allowed, at the gateway's address and port
     const c = nodes.get('c')!;
     const g = nodes.get('g')!;
@@ -388,6 +399,21 @@ describe('crypt-tun in the simulator', () => {
     ).toBe(true);
     // the gateway announces neither a key nor offers
     expect(nodes.get('c')!.wg.peer(sim.node('g').instance.engine.nodeId)).toBeUndefined();
+    // explain names the policy's refusal, with its terms
+    const up6 = nodes
+      .get('c')!
+      .tun.explain()
+      .searches.find((x) => x.search === 'up6')!;
+    expect(up6.winners).toEqual([]);
+    const refused = up6.candidates.find((x) => x.network === '2001:db8:1::/64')!;
+    expect(refused).toMatchObject({
+      verdict: 'excluded',
+      crypt: { setting: 2, offer: 0, peer: false, noPeer: 'no-peer', decision: 'none', admitted: false },
+      rule: {
+        code: 'crypt',
+        text: 'excluded: crypt: this search wants WireGuard only (crypt 2), the gateway offers plain only (crypt 0)',
+      },
+    });
   });
 
   it('cryptTun=1 falls back to plain towards a gateway without WireGuard', async () => {

@@ -27,6 +27,7 @@ import type {
   AnnouncedNet,
   Candidate,
   CryptLevel,
+  CryptTerms,
   GatewayAnnouncement,
   TunConfig,
   TunCryptHook,
@@ -221,11 +222,33 @@ export function createCryptTunPlugin() {
       return { peers, ids };
     };
 
-    const hook: TunCryptHook = {
-      admit: (search, gateway, net) =>
-        decide(search, gateway, net) !== 'none' &&
+    /** The policy's decision for a search and a gateway's network, with its terms. */
+    const terms = (
+      search: TunOutConfig,
+      gateway: Pick<GatewayAnnouncement, 'id'>,
+      net: AnnouncedNet,
+    ): CryptTerms => {
+      const setting = settingOf(search);
+      const offer = offerFor(offersOf(gateway.id), net.network);
+      const here = wg.available();
+      const peer = here && wg.peer(gateway.id) !== undefined;
+      const decision = cryptDecision(setting, offer, peer);
+      const kem = wg.pqAvailable() && wg.peerKem(gateway.id) !== undefined;
+      return {
+        setting,
+        offer,
+        peer,
+        ...(peer ? {} : { noPeer: here ? ('no-peer' as const) : ('no-wireguard-here' as const) }),
+        decision,
+        ...(search.pq ? { pq: { kem } } : {}),
         // a search requiring a post-quantum PSK uses only gateways that announce a KEM key
-        !(search.pq && !(wg.pqAvailable() && wg.peerKem(gateway.id))),
+        admitted: decision !== 'none' && !(search.pq && !kem),
+      };
+    };
+
+    const hook: TunCryptHook = {
+      admit: (search, gateway, net) => terms(search, gateway, net).admitted,
+      terms,
       configured(c) {
         config = c;
         // a search's /wgPsk may name another file, or the file changed: read them again

@@ -32,6 +32,17 @@ export type {
   TunnelContributions,
 } from './description.js';
 export { bandwidthFm8, tunnelContributions, tunnelEndpoint } from './description.js';
+export type {
+  CandidateRef,
+  CryptTerms,
+  ExplainedCandidate,
+  ExplainedTerms,
+  ExplainInput,
+  RuleCode,
+  SearchExplanation,
+  TunnelsExplanation,
+} from './explain.js';
+export { cryptText, explainSelection, formatMetric } from './explain.js';
 export type { Family, Prefix } from './net.js';
 export { parsePrefix, prefixToString } from './net.js';
 export type {
@@ -66,6 +77,9 @@ export type {
   ActiveTunnel,
   AnnouncedNet,
   Candidate,
+  DetailedSelection,
+  Elimination,
+  ExclusionCode,
   GatewayAnnouncement,
   SearchResult,
   SelectionInput,
@@ -75,6 +89,8 @@ export {
   effectiveMinBandwidth,
   matchingTunDev,
   netMatches,
+  netMismatch,
+  selectDetailed,
   selectGateways,
   tunnelMetric,
 } from './selection.js';

@@ -159,15 +159,43 @@ describe('tun plugin in the simulator', () => {
     const dev1 = `X7Out_${shortOf(sim, 'g1')}`;
     const dev2 = `X7Out_${shortOf(sim, 'g2')}`;
     expect(tunnelRoutes(sim, 'c').every((r) => r.includes(dev1))).toBe(true);
+    // explain: per search, g1 selected in its tunnel above g2 by the bandwidth both announce below minBandwidth
+    const explained = () =>
+      plugins
+        .get('c')!
+        .explain()
+        .searches.find((e) => e.search === 'v6')!;
+    const first = explained();
+    // (the gateways' own tunDev networks, fdaa:N::/64, lie outside the searched one)
+    expect(first.candidates.map((x) => `${x.verdict} ${x.gateway.name} ${x.rule.code}`)).toEqual([
+      'selected g1 bandwidth',
+      'beaten g2 bandwidth',
+      'excluded g1 network',
+      'excluded g2 network',
+    ]);
+    expect(first.candidates[0]!.tunnel).toEqual({ dev: dev1, crypt: 'plain' });
+    expect(first.candidates[0]!.terms).toMatchObject({ inUse: true, hysteresis: 20 });
     // g2 announces a little more than g1: within the default hysteresis, c stays
     configure('g2', gateway(2, '110M'));
     await run(sim, plugins, 20_000);
     expect(tunnelRoutes(sim, 'c').every((r) => r.includes(dev1))).toBe(true);
+    expect(explained().candidates.map((x) => `${x.verdict} ${x.gateway.name} ${x.rule.code}`)).toEqual([
+      'selected g1 hysteresis',
+      'beaten g2 hysteresis',
+      'excluded g1 network',
+      'excluded g2 network',
+    ]);
     // twice as much: c moves
     configure('g2', gateway(2, '250M'));
     await run(sim, plugins, 20_000);
     expect(tunnelRoutes(sim, 'c').every((r) => r.includes(dev2))).toBe(true);
     expect(tunnelRoutes(sim, 'c')).toHaveLength(2);
+    expect(explained().candidates.map((x) => `${x.verdict} ${x.gateway.name}`)).toEqual([
+      'selected g2',
+      'beaten g1',
+      'excluded g1',
+      'excluded g2',
+    ]);
   });
 
   it('tableRule puts the routes into its table, with a rule of its preference', async () => {

@@ -20,6 +20,7 @@ import { decodeTlvBody, ip6FromString, ip6ToString, TLV_TYPE } from '@bmx7/codec
 import type { EnginePlugin, PluginHost, PluginSettings, Route, Rule, ShowRows } from '@bmx7/core';
 import type { Tunnel, TunnelBackend, TunnelSpec } from './dataplane/types.js';
 import { type TunnelContributions, tunnelContributions } from './description.js';
+import { type CryptTerms, type ExplainInput, explainSelection, type TunnelsExplanation } from './explain.js';
 import { addressToString, type Family, maskAddress, type Prefix, prefixToString } from './net.js';
 import {
   EXPORT_DISTANCE_NONE,
@@ -67,6 +68,11 @@ export type TunnelCarrier = { readonly kind: 'plain' } | { readonly kind: 'encry
 export interface TunCryptHook {
   /** Whether the search may use the gateway's network (false: it is left out of the selection). */
   admit(search: TunOutConfig, gateway: GatewayAnnouncement, net: AnnouncedNet): boolean;
+  /**
+   * The decision behind `admit`, with its terms (`explain tunnels`); when given, the selection asks
+   * it instead of `admit` and uses its `admitted`, so the explanation is the decision that was made.
+   */
+  terms?(search: TunOutConfig, gateway: GatewayAnnouncement, net: AnnouncedNet): CryptTerms;
   /** How each winner is carried; a winner left out of the map gets no route (not ready yet). */
   carry(winners: readonly Candidate[]): Promise<ReadonlyMap<Candidate, TunnelCarrier>>;
   /** The plugin's configuration, at attach and after every accepted change of its options. */
@@ -87,8 +93,10 @@ export interface TunPlugin extends EnginePlugin {
   close(): Promise<void>;
   /** Resolves once the system matches the current selection (tests). */
   settled(): Promise<void>;
-  /** The current selection (the `tunnels` table and `explain` read it). */
+  /** The current selection (the `tunnels` table reads it). */
   selection(): SelectionResult | undefined;
+  /** Why the current selection chose what it did (`bmx7ctl explain tunnels`, explain.ts). */
+  explain(): TunnelsExplanation;
   /** Selects again soon (crypt-tun calls it when what its hook decides on changed). */
   reselect(): void;
 }
@@ -235,6 +243,8 @@ export function createTunPlugin(init: TunPluginInit = {}): (components: TunCompo
     let config: TunConfig = parseTunSettings(new Map(), parseOptions);
     let contributions: TunnelContributions | undefined;
     let result: SelectionResult | undefined;
+    /** What the current selection was made from, crypt-tun's answers included (for `explain`). */
+    let made: ExplainInput | undefined;
     let running = false;
     /** Devices as they are now (made by this plugin), and their addresses. */
     const devices = new Map<string, { tunnel: Tunnel; addresses: Map<string, boolean> }>();
@@ -352,13 +362,37 @@ export function createTunPlugin(init: TunPluginInit = {}): (components: TunCompo
       const h = host;
       if (!running) return;
       const crypt = components.crypt;
-      result = selectGateways({
+      // crypt-tun's answers are kept: `explain` replays this selection with them
+      const answers = new Map<string, CryptTerms>();
+      const keyOf = (search: TunOutConfig, gateway: GatewayAnnouncement, net: AnnouncedNet) =>
+        `${search.name}\n${gateway.id}\n${net.tun6Id}\n${prefixToString(net.network)}`;
+      const input: ExplainInput = {
         searches: config.tunOuts,
         gateways: gateways(),
         tunDevs: config.tunDevs,
         active,
-        ...(crypt ? { admit: (search, gateway, net) => crypt.admit(search, gateway, net) } : {}),
-      });
+        ...(crypt
+          ? {
+              admit: (search, gateway, net) => {
+                const t = crypt.terms?.(search, gateway, net);
+                if (!t) return crypt.admit(search, gateway, net);
+                answers.set(keyOf(search, gateway, net), t);
+                return t.admitted;
+              },
+              crypt: (search, gateway, net) => answers.get(keyOf(search, gateway, net)),
+            }
+          : {}),
+      };
+      result = selectGateways(input);
+      made = {
+        ...input,
+        ...(crypt
+          ? {
+              admit: (search, gateway, net) =>
+                answers.get(keyOf(search, gateway, net))?.admitted ?? crypt.admit(search, gateway, net),
+            }
+          : {}),
+      };
       let carriers: ReadonlyMap<Candidate, TunnelCarrier> | undefined;
       if (crypt) {
         try {
@@ -548,6 +582,18 @@ export function createTunPlugin(init: TunPluginInit = {}): (components: TunCompo
         }
       },
       selection: () => result,
+      explain() {
+        if (!made || !result) return { searches: [] };
+        // the devices of the selection in force, by search, gateway and network
+        const keyOf = (c: Candidate) =>
+          `${c.search.name}\n${c.gateway.id}\n${c.net.tun6Id}\n${prefixToString(c.net.network)}`;
+        const tunnels = new Map<string, { dev: string; crypt: 'plain' | 'encrypted' }>();
+        for (const [c, dev] of deviceOfCandidate) {
+          if (encrypted.has(c)) tunnels.set(keyOf(c), { dev, crypt: 'encrypted' });
+          else if (devices.has(dev)) tunnels.set(keyOf(c), { dev, crypt: 'plain' });
+        }
+        return explainSelection({ ...made, tunnelOf: (c) => tunnels.get(keyOf(c)) });
+      },
       reselect: () => schedule(),
     };
     return plugin;

@@ -133,19 +133,52 @@ export function tunnelMetric(
   return { e2eMetric: e2e, tunMetric: Number(t) };
 }
 
-/** Whether an announced network matches a search (`_add_tun_bit_node`, test A). */
-export function netMatches(search: TunOutConfig, gateway: GatewayAnnouncement, net: AnnouncedNet): boolean {
+/**
+ * Why an announced network is no candidate of a search: the first step of `_add_tun_bit_node` (and
+ * of crypt-tun's admission) it fails, in the order the selection checks them.
+ */
+export type ExclusionCode =
+  /** Announced with bandwidth 0: the reference ignores the entry. */
+  | 'no-bandwidth'
+  /** No TUN6 endpoint for the entry's tun6Id. */
+  | 'no-endpoint'
+  | 'proto'
+  | 'family'
+  | 'max-prefix-len'
+  | 'min-prefix-len'
+  /** The announced and the searched network do not overlap. */
+  | 'network'
+  | 'gw-name'
+  | 'gw-id'
+  /** The crypt policy (crypt-tun's `admit`) leaves it out. */
+  | 'crypt'
+  | 'src-type'
+  | 'src-net'
+  | 'no-tun-dev';
+
+/** The first test of `_add_tun_bit_node` (test A) a network fails for a search, or undefined. */
+export function netMismatch(
+  search: TunOutConfig,
+  gateway: GatewayAnnouncement,
+  net: AnnouncedNet,
+): ExclusionCode | undefined {
   const s = search.network;
   const n = net.network;
-  return (
-    (search.proto === PROTO_ALL || search.proto === net.protoType) &&
-    s.family === n.family &&
-    (search.maxPrefixLen === PREFIX_LEN_OF_NETWORK ? s.len >= n.len : search.maxPrefixLen >= n.len) &&
-    (search.minPrefixLen === PREFIX_LEN_OF_NETWORK ? s.len <= n.len : search.minPrefixLen <= n.len) &&
-    sameNet(s.address, n.address, Math.min(s.len, n.len)) &&
-    (search.gwName === undefined || search.gwName === gateway.name) &&
-    (search.gwId === undefined || search.gwId === gateway.id.toLowerCase())
-  );
+  if (!(search.proto === PROTO_ALL || search.proto === net.protoType)) return 'proto';
+  if (s.family !== n.family) return 'family';
+  if (!(search.maxPrefixLen === PREFIX_LEN_OF_NETWORK ? s.len >= n.len : search.maxPrefixLen >= n.len))
+    return 'max-prefix-len';
+  if (!(search.minPrefixLen === PREFIX_LEN_OF_NETWORK ? s.len <= n.len : search.minPrefixLen <= n.len))
+    return 'min-prefix-len';
+  if (!sameNet(s.address, n.address, Math.min(s.len, n.len))) return 'network';
+  if (search.gwName !== undefined && search.gwName !== gateway.name) return 'gw-name';
+  if (search.gwId !== undefined && search.gwId !== gateway.id.toLowerCase()) return 'gw-id';
+  return undefined;
+}
+
+/** Whether an announced network matches a search (`_add_tun_bit_node`, test A). */
+export function netMatches(search: TunOutConfig, gateway: GatewayAnnouncement, net: AnnouncedNet): boolean {
+  return netMismatch(search, gateway, net) === undefined;
 }
 
 /** The own tunDev a tunnel of this family uses (`find_matching_tun_in_node`). */
@@ -183,32 +216,89 @@ function rank(a: Candidate, b: Candidate): number {
 
 type Draft = Omit<Candidate, 'selected'> & { selected: boolean };
 
+/** Why a candidate's route is not set: the candidate ranked above it that took it (`eval_tun_bit_tree`). */
+export interface Elimination {
+  /** `same-route`: `by` has the same route and ranks above; `overlap`: `by` is a shorter route around it with a higher tunnel metric that overlapping-prefix settings do not let it keep. */
+  readonly kind: 'same-route' | 'overlap';
+  readonly by: Candidate;
+}
+
+/** A selection with the reasons behind it (what `explainSelection` reads). */
+export interface DetailedSelection {
+  readonly result: SelectionResult;
+  /** Every candidate that is not selected, and why. */
+  readonly eliminated: ReadonlyMap<Candidate, Elimination>;
+  /**
+   * Announced networks of a search's family that are no candidate of it, with the first step they
+   * fail, in the order of the gateways and their networks.
+   */
+  readonly excluded: readonly {
+    readonly search: TunOutConfig;
+    readonly gateway: GatewayAnnouncement;
+    readonly net: AnnouncedNet;
+    readonly code: ExclusionCode;
+  }[];
+}
+
 /** Ranks every candidate and chooses the routes. */
 export function selectGateways(input: SelectionInput): SelectionResult {
+  return selectDetailed(input).result;
+}
+
+/** `selectGateways`, and why each announced network is or is not used. */
+export function selectDetailed(input: SelectionInput): DetailedSelection {
   const active = new Set(
     (input.active ?? []).map((a) => `${a.search}\n${a.gatewayId.toLowerCase()}\n${a.network}`),
   );
   const drafts: Draft[] = [];
   const matched = new Set<AnnouncedNet>();
   const known: { gateway: GatewayAnnouncement; net: AnnouncedNet }[] = [];
+  const excluded: DetailedSelection['excluded'][number][] = [];
 
   for (const gateway of input.gateways) {
     for (const net of gateway.nets) {
       const endpoint = gateway.endpoints[net.tun6Id];
-      if (net.bandwidth === 0 || !endpoint) continue;
+      const sameFamily = input.searches.filter((s) => s.network.family === net.network.family);
+      if (net.bandwidth === 0 || !endpoint) {
+        const code = net.bandwidth === 0 ? 'no-bandwidth' : 'no-endpoint';
+        for (const search of sameFamily) excluded.push({ search, gateway, net, code });
+        continue;
+      }
       known.push({ gateway, net });
       const ingress = gateway.ingress?.find(
         (i) => i.tun6Id === net.tun6Id && i.prefix.family === net.network.family,
       )?.prefix;
       for (const search of input.searches) {
-        if (!netMatches(search, gateway, net)) continue;
-        if (input.admit && !input.admit(search, gateway, net)) continue;
-        if (search.srcType !== 0 && search.srcType !== 1) continue;
-        const src = search.srcNet;
-        if (src && ingress && !(src.len >= ingress.len && sameNet(src.address, ingress.address, ingress.len)))
+        const exclude = (code: ExclusionCode): void => {
+          if (code !== 'family') excluded.push({ search, gateway, net, code });
+        };
+        const mismatch = netMismatch(search, gateway, net);
+        if (mismatch) {
+          exclude(mismatch);
           continue;
+        }
+        if (input.admit && !input.admit(search, gateway, net)) {
+          exclude('crypt');
+          continue;
+        }
+        if (search.srcType !== 0 && search.srcType !== 1) {
+          exclude('src-type');
+          continue;
+        }
+        const src = search.srcNet;
+        if (
+          src &&
+          ingress &&
+          !(src.len >= ingress.len && sameNet(src.address, ingress.address, ingress.len))
+        ) {
+          exclude('src-net');
+          continue;
+        }
         const tunDev = matchingTunDev(input.tunDevs, net.network.family, ingress);
-        if (!tunDev) continue;
+        if (!tunDev) {
+          exclude('no-tun-dev');
+          continue;
+        }
         const route = search.network.len > net.network.len ? search.network : net.network;
         const isActive = active.has(
           `${search.name}\n${gateway.id.toLowerCase()}\n${prefixToString(net.network)}`,
@@ -233,7 +323,7 @@ export function selectGateways(input: SelectionInput): SelectionResult {
   }
 
   drafts.sort(rank);
-  choose(drafts);
+  const eliminated = choose(drafts);
 
   const order: readonly Candidate[] = drafts;
   const searches = input.searches.map((search) => {
@@ -252,11 +342,15 @@ export function selectGateways(input: SelectionInput): SelectionResult {
         cmpStr(a.gateway.id, b.gateway.id) ||
         cmp(a.net.tun6Id, b.net.tun6Id),
     );
-  return { order, searches, unmatched };
+  return { result: { order, searches, unmatched }, eliminated, excluded };
 }
 
-/** `eval_tun_bit_tree`: marks the candidates whose routes are set. */
-function choose(order: Draft[]): void {
+/**
+ * `eval_tun_bit_tree`: marks the candidates whose routes are set, and returns why each other one is
+ * not (the candidate that took its route, or the shorter route that forbids it).
+ */
+function choose(order: Draft[]): Map<Candidate, Elimination> {
+  const why = new Map<Candidate, Elimination>();
   const sameRange = (a: Draft, b: Draft) =>
     a.search.pref === b.search.pref &&
     a.search.ipMetric === b.search.ipMetric &&
@@ -280,6 +374,7 @@ function choose(order: Draft[]): void {
         sameNet(curr.route.address, crash.route.address, crash.route.len)
       ) {
         // The same route: the first (best) candidate has it.
+        if (possible[j]) why.set(crash, { kind: 'same-route', by: curr });
         possible[j] = false;
       } else if (allowLarger && curr.search.breakOverlappingPrefix) {
         break;
@@ -290,9 +385,11 @@ function choose(order: Draft[]): void {
       ) {
         // A shorter route around this one is better and does not allow it.
         possible[i] = false;
+        why.set(curr, { kind: 'overlap', by: crash });
         break;
       }
     }
     curr.selected = possible[i]!;
   }
+  return why;
 }
