@@ -23,7 +23,7 @@ const LISTEN_TYPE = {
   kind: 'string',
   maxLength: 64,
   pattern: /^(?:(?:\d{1,3}(?:\.\d{1,3}){3}|\[[0-9A-Fa-f:.]+(?:%[0-9A-Za-z_.-]{1,15})?\]):)?\d{1,5}$/,
-  form: LISTEN_FORM,
+  form: '[ADDR:]PORT',
 } as const;
 
 /** bmx7d's options for observing the node (they follow the core's in help and in the manual). */
@@ -37,8 +37,8 @@ export const OBSERVE_OPTIONS: readonly OptionSpec[] = [
     config: true,
     category: 'observe',
     help:
-      'serve metrics for Prometheus at http://ADDR:PORT/metrics (read-only; the OpenMetrics or the Prometheus text format as the scraper asks): ' +
-      `[ADDR:]PORT, a bare port on ${DEFAULT_LISTEN_HOST}; default off`,
+      'serve metrics for Prometheus at http://ADDR:PORT/metrics (read-only; OpenMetrics or the Prometheus text format, as the scraper asks); ' +
+      `a bare PORT listens on ${DEFAULT_LISTEN_HOST}, an IPv6 ADDR goes in brackets ([::1]:9100); default: off`,
   },
   {
     name: 'httpListen',
@@ -49,8 +49,8 @@ export const OBSERVE_OPTIONS: readonly OptionSpec[] = [
     config: true,
     category: 'observe',
     help:
-      'serve the live status page (originators, links, tunnels, a drawing of the mesh) and its JSON at http://ADDR:PORT/ (read-only): ' +
-      `[ADDR:]PORT, a bare port on ${DEFAULT_LISTEN_HOST}; default off`,
+      'serve the live status page (originators, links, tunnels, a drawing of the mesh) and its JSON at http://ADDR:PORT/ (read-only); ' +
+      `a bare PORT listens on ${DEFAULT_LISTEN_HOST}, an IPv6 ADDR goes in brackets ([::1]:8080); default: off`,
   },
 ];
 
@@ -76,8 +76,12 @@ export function parseListen(option: string, raw: string): Listen {
   return { host: addr, port, text: `${addr}:${port}` };
 }
 
-/** Whether an address is a loopback one (127.0.0.0/8, ::1, ::ffff:127.x). */
+/** Whether an address is a loopback one (127.0.0.0/8, ::1, ::ffff:127.0.0.0/104); names are not. */
 export function isLoopback(host: string): boolean {
   const h = host.toLowerCase();
-  return /^127\./.test(h) || h === '::1' || /^::ffff:127\./.test(h) || h === '0:0:0:0:0:0:0:1';
+  if (isIPv4(h)) return h.startsWith('127.');
+  if (!isIPv6(h)) return false;
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(h);
+  if (mapped) return (mapped[1] as string).startsWith('127.');
+  return /^(0{0,4}:){2,7}0{0,3}1$/.test(h) || h === '::1';
 }

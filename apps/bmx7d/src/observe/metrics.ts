@@ -106,9 +106,9 @@ function families(s: Snapshot): Family[] {
       samples: [{ value: s.originators.length }],
     },
     {
-      name: 'bmx7_originator_metric_bits_per_second',
+      name: 'bmx7_originator_path_metric',
       kind: 'gauge',
-      help: 'Path metric to an originator in bit/s (0: not routed).',
+      help: "Path metric to an originator: the protocol's bandwidth-like value in bit/s (0: not routed).",
       samples: s.originators.map((o) => ({ labels: orig(o), value: o.metric })),
     },
     {
