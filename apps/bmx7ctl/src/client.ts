@@ -32,6 +32,7 @@ import {
   formatEvent,
   formatResultJson,
   formatResultText,
+  formatTopologyDot,
   legacyRequest,
   MAX_REPLY_BYTES,
   PROTOCOL_VERSION,
@@ -78,7 +79,7 @@ const REFERENCE_DAEMON = Symbol('reference daemon');
 async function exchangeJson(
   path: string,
   requests: readonly RequestBody[],
-  opts: { json: boolean; follow: boolean; greet: boolean },
+  opts: { json: boolean; follow: boolean; greet: boolean; graph?: 'netjson' | 'dot' },
   io: ControlIo,
 ): Promise<number | typeof REFERENCE_DAEMON> {
   return new Promise((resolve) => {
@@ -161,7 +162,10 @@ async function exchangeJson(
         } else if (body) {
           if (opts.json) io.out(JSON.stringify(formatResultJson(body, frame.result), null, 2));
           else {
-            const text = formatResultText(body, frame.result);
+            const text =
+              body.op === 'topology' && opts.graph === 'dot'
+                ? formatTopologyDot(frame.result)
+                : formatResultText(body, frame.result);
             if (text.length > 0) io.out(text.replace(/\n$/, ''));
           }
         }
@@ -235,7 +239,12 @@ export async function runControl(
   // found out once: a loop keeps talking to the same daemon
   const once = async (): Promise<number> => {
     if (legacy === undefined) {
-      const opts = { json: inv.json, follow: inv.follow, greet: true };
+      const opts = {
+        json: inv.json,
+        follow: inv.follow,
+        greet: true,
+        ...(inv.graph ? { graph: inv.graph } : {}),
+      };
       const r = await exchangeJson(path, inv.requests, opts, io);
       if (r !== REFERENCE_DAEMON) return r;
       const t = legacyText(inv);

@@ -12,9 +12,11 @@ import {
   type OptionTable,
   type Outcome,
 } from '@bmx7/control';
-import type { Engine } from '@bmx7/core';
+import type { Engine, EnginePlugin, MetricParams } from '@bmx7/core';
+import type { TunPlugin } from '@bmx7/plugin-tun';
 import type { DaemonLogger } from './log.js';
 import { type HostFacts, tableResult } from './tables.js';
+import { buildNetworkGraph, type TopologyReader, topologyFacts } from './topology.js';
 
 export interface DaemonControl {
   readonly engine: Engine;
@@ -34,6 +36,10 @@ export interface DaemonControl {
   compatibility(): number;
   /** Carries out `setTrustedNode` (edits a file in the trusted-nodes directory, trust-dir.ts). */
   setTrustedNode?(op: Operation): Outcome;
+  /** A running built-in plugin by name (`topology` and `explain` read the topology and tun plugins). */
+  plugin?(name: string): EnginePlugin | undefined;
+  /** The own METRIC settings (the engine's `metric`), for the links' throughput in the graph. */
+  metric?(): Partial<MetricParams> | undefined;
 }
 
 function refusal(e: unknown): Outcome {
@@ -105,6 +111,21 @@ export function createDaemonBackend(d: DaemonControl): ControlBackend {
     },
     tableNames: () => eng.tables(),
     table: (name) => tableResult(eng, name, d.host),
+    topology: () =>
+      buildNetworkGraph(
+        topologyFacts(eng, {
+          devs: d.host.devs,
+          metric: d.metric?.(),
+          version: d.version,
+          revision: d.revision,
+          announced: (d.plugin?.('topology') as TopologyReader | undefined)?.announced(),
+        }),
+      ),
+    explain: (subject) => {
+      // the tun plugin's explanation of the selection in force (packages/tun explain.ts)
+      const tun = d.plugin?.('tun') as TunPlugin | undefined;
+      return { subject, searches: tun?.explain().searches ?? [] };
+    },
     descriptions: (filter) =>
       eng
         .nodes()

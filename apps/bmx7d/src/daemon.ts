@@ -461,6 +461,8 @@ export async function startDaemon(
       adopt,
       compatibility: () => settings.engine.compatibility ?? 21,
       setTrustedNode,
+      plugin: (name) => made.get(name),
+      metric: () => settings.engine.metric,
     });
     const server: ControlServer = await startControlServer({
       path: rd.socketPath,

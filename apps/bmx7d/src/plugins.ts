@@ -12,6 +12,7 @@ import { checkTunSettings, createTunPlugin, TUN_PLUGIN_OPTIONS, type TunComponen
 import { createWgPlugin, type PqTransport, WG_PLUGIN_OPTIONS, type WgPlugin } from '@bmx7/plugin-wg';
 import type { Wgctrl } from '@bmx7/wgctrl';
 import { readSecretFile, WG_BACKEND_OPTION } from './linux/wireguard.js';
+import { TOPOLOGY_PLUGIN } from './topology.js';
 
 /** What the daemon knows of a plugin before it runs one: its name, its options and their check. */
 export type PluginDeclaration = Pick<EnginePlugin, 'name' | 'options' | 'check'>;
@@ -95,7 +96,12 @@ export const TUN_PLUGIN: DaemonPlugin = {
 };
 
 /** The plugins built into bmx7d, attached at every start, in the order they are made and started. */
-export const BUILTIN_PLUGINS: readonly DaemonPlugin[] = [WG_PLUGIN, CRYPT_TUN_PLUGIN, TUN_PLUGIN];
+export const BUILTIN_PLUGINS: readonly DaemonPlugin[] = [
+  WG_PLUGIN,
+  CRYPT_TUN_PLUGIN,
+  TUN_PLUGIN,
+  TOPOLOGY_PLUGIN,
+];
 
 /** A plugin option as the daemon's option table holds it (order class 9, in config files, in help). */
 export function optionSpecOf(plugin: string, o: PluginOption): OptionSpec {

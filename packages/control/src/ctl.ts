@@ -8,6 +8,7 @@
  * speaks the plain-text protocol (docs/protocol.md §5.1).
  */
 import { formatOperation, type Operation, parseArgs } from './args.js';
+import { EXPLAIN_SUBJECTS, type ExplainSubject } from './explain.js';
 import { createReferenceOptionTable } from './option-data.js';
 import type { OptionTable, Relevance } from './options.js';
 import type { RequestBody } from './protocol.js';
@@ -26,6 +27,8 @@ export type CtlInvocation =
       readonly follow: boolean;
       /** `--legacy`: speak the reference's plain-text protocol without trying JSON first. */
       readonly legacy?: true;
+      /** `topology --netjson` or `--dot`: how the graph of a `topology` reply is printed. */
+      readonly graph?: 'netjson' | 'dot';
       /**
        * What a reference client sends for these requests (the words after its `-c`, as given);
        * absent when a request has no equivalent there (`get`).
@@ -48,6 +51,10 @@ commands:
   show TABLE [/r=0|1|2]     status, interfaces, links, originators, keys, references, contents,
                             credits, trusted, cpu, tunnels, or a table a plugin registers
   TABLE [/r=N]              the same
+  topology --netjson|--dot  the mesh as this node knows it: a NetJSON NetworkGraph, or the same
+                            graph for Graphviz (topology alone shows the topology table)
+  explain tunnels           per tunOut search, every gateway with the terms of its metric and
+                            the rule that ranked it (with --json: the same as JSON)
   parameters                configured options, current value and (default)
   get NAME                  one option
   set OPTION...             change options at runtime: dev=eth2, dev=-eth2, ogmInterval=3000,
@@ -211,6 +218,22 @@ function subcommand(cmd: string, rest: readonly string[], g: Globals, table: Opt
         [{ op: 'help', args: { verbose, ...(rel === undefined ? {} : { relevance: rel }) } }],
         g,
       );
+    }
+    case 'topology': {
+      // `topology` alone (or with /r=N) is the reference's table; --netjson and --dot, the graph
+      const formats = rest.filter((w) => w === '--netjson' || w === '--dot');
+      if (formats.length === 0) return toInvocation([cmd, ...rest], g, table);
+      if (formats.length > 1 || rest.length > 1)
+        return usage('topology: give one of --netjson or --dot, and nothing else');
+      const graph = formats[0] === '--dot' ? 'dot' : 'netjson';
+      if (graph === 'dot' && g.json) return usage('topology: --dot and --json exclude each other');
+      const inv = request([{ op: 'topology', args: {} }], g);
+      return inv.kind === 'request' ? { ...inv, graph } : inv;
+    }
+    case 'explain': {
+      if (rest.length !== 1 || !(EXPLAIN_SUBJECTS as readonly string[]).includes(rest[0] as string))
+        return usage(`explain: what? (explain ${EXPLAIN_SUBJECTS.join('|')})`);
+      return request([{ op: 'explain', args: { subject: rest[0] as ExplainSubject } }], g);
     }
     case 'dump':
       if (rest.length === 0) return usage('dump: file missing');

@@ -2,6 +2,8 @@
  * What bmx7ctl prints for a reply: the reference's text, or `--json`. Pure, so the daemon can use
  * the same code to answer a reference client in plain text.
  */
+import { type ExplainTunnelsResult, renderExplainTunnels } from './explain.js';
+import { type NetworkGraph, netjsonToDot } from './netjson.js';
 import type {
   ControlError,
   EventFrame,
@@ -41,9 +43,19 @@ export function formatResultText(request: RequestBody, result: unknown): string 
       const r = result as ResultByOp['set'];
       return r.test ? `test: ${r.applied.map((w) => w.join(' ')).join(' ')}: ok\n` : '';
     }
+    case 'topology':
+      // NetJSON is the text form too
+      return `${JSON.stringify(result, null, 2)}\n`;
+    case 'explain':
+      return renderExplainTunnels(result as ExplainTunnelsResult);
     default:
       return '';
   }
+}
+
+/** `bmx7ctl topology --dot`: the graph of a `topology` reply in Graphviz's DOT language. */
+export function formatTopologyDot(result: unknown): string {
+  return netjsonToDot(result as NetworkGraph);
 }
 
 /** The JSON value for `--json`: a table's rows as objects keyed by column name; other results as they are. */

@@ -4,6 +4,8 @@
  * speaks first; each request gets exactly one reply; a subscription adds event frames. Decoding
  * never throws: every malformed frame becomes an error reply and the stream stays usable.
  */
+import { EXPLAIN_SUBJECTS, type ExplainSubject, type ExplainTunnelsResult } from './explain.js';
+import type { NetworkGraph } from './netjson.js';
 import type { ColumnDef, ParameterEntry, Row } from './table.js';
 
 export const PROTOCOL_NAME = 'bmx7d-control';
@@ -105,6 +107,10 @@ export type ControlRequest =
       readonly op: 'help';
       readonly args: { readonly verbose?: boolean; readonly relevance?: 0 | 1 | 2 };
     }
+  /** What the node knows of the mesh, as a NetJSON NetworkGraph (netjson.ts). */
+  | { readonly id: RequestId; readonly op: 'topology'; readonly args: Record<string, never> }
+  /** Why the daemon decided what it did: `tunnels`, each search's gateway choice (explain.ts). */
+  | { readonly id: RequestId; readonly op: 'explain'; readonly args: { readonly subject: ExplainSubject } }
   | { readonly id: RequestId; readonly op: 'subscribe'; readonly args: { readonly level: number } }
   | { readonly id: RequestId; readonly op: 'unsubscribe'; readonly args: Record<string, never> }
   | { readonly id: RequestId; readonly op: 'quit'; readonly args: Record<string, never> };
@@ -127,6 +133,8 @@ export const CONTROL_OPS: readonly ControlOp[] = [
   'set',
   'descriptions',
   'help',
+  'topology',
+  'explain',
   'subscribe',
   'unsubscribe',
   'quit',
@@ -144,6 +152,8 @@ export interface ResultByOp {
   set: { applied: string[][]; test: boolean };
   descriptions: { descriptions: unknown[] };
   help: { text: string };
+  topology: NetworkGraph;
+  explain: ExplainTunnelsResult;
   subscribe: { level: number };
   unsubscribe: Record<string, never>;
   quit: Record<string, never>;
@@ -403,6 +413,10 @@ function checkArgs(op: ControlOp, a: Record<string, unknown>): Record<string, un
       }
       return out;
     }
+    case 'explain':
+      if (!EXPLAIN_SUBJECTS.includes(a.subject as ExplainSubject))
+        return `subject must be one of: ${EXPLAIN_SUBJECTS.join(' ')}`;
+      return { subject: a.subject };
     case 'subscribe':
       if (!Number.isInteger(a.level) || (a.level as number) < 0 || (a.level as number) > 12)
         return 'level must be 0..12';
@@ -410,6 +424,7 @@ function checkArgs(op: ControlOp, a: Record<string, unknown>): Record<string, un
     case 'version':
     case 'tables':
     case 'parameters':
+    case 'topology':
     case 'unsubscribe':
     case 'quit':
       return {};

@@ -9,8 +9,10 @@ import { formatOperation, type Operation, parseArgs } from './args.js';
 import { createConnectionDecoder } from './connection.js';
 import { requestsFromWords } from './ctl.js';
 import { OptionError } from './errors.js';
+import type { ExplainSubject, ExplainTunnelsResult } from './explain.js';
 import { renderHelp } from './help.js';
 import { encodeLegacyReply } from './legacy.js';
+import type { NetworkGraph } from './netjson.js';
 import { isAction, type OptionSpec, type OptionTable } from './options.js';
 import { formatResultText } from './output.js';
 import {
@@ -61,6 +63,10 @@ export interface ControlBackend {
   /** A table's columns and rows, or undefined when no module registered that name. */
   table(name: string): TableResult | undefined;
   descriptions(filter: { type?: number; name?: string; relevance?: 0 | 1 | 2 }): unknown[];
+  /** What the node knows of the mesh (`topology`); a daemon without it answers `failed`. */
+  topology?(): NetworkGraph;
+  /** Why the daemon decided what it did (`explain`); a daemon without it answers `failed`. */
+  explain?(subject: ExplainSubject): ExplainTunnelsResult;
 }
 
 export interface SessionSink {
@@ -312,6 +318,14 @@ function dispatch(backend: ControlBackend, r: ControlRequest, init: SessionInit)
           relevance: r.args.relevance ?? 2,
         }),
       });
+    case 'topology':
+      return backend.topology
+        ? okReply(r.id, backend.topology())
+        : errorReply(r.id, 'failed', 'topology: not available in this daemon');
+    case 'explain':
+      return backend.explain
+        ? okReply(r.id, backend.explain(r.args.subject))
+        : errorReply(r.id, 'failed', `explain ${r.args.subject}: not available in this daemon`);
     case 'subscribe':
       return okReply(r.id, { level: r.args.level });
     case 'unsubscribe':
