@@ -25,8 +25,10 @@ import {
   BMX7D_EXIT_STATUS,
   BMX7D_NOTES,
   bmx7dManPage,
+  CATEGORY_INTRO,
   CONFIG_EXAMPLE,
   daemonTableNames,
+  PLUGIN_SUMMARY,
   whenText,
 } from './manpage.js';
 import { daemonOptionTable, parseStartArgs, settingsOf } from './options.js';
@@ -221,7 +223,7 @@ describe('bmx7d(8)', () => {
     expect(() => checkPluginSettings(start.state, BUILTIN_PLUGINS)).not.toThrow();
   });
 
-  it('value-less options it calls runtime-only are the ones bmx7d refuses at start', () => {
+  it('value-less options it calls runtime-only are the ones bmx7d refuses at start; notes and intros name what exists', () => {
     for (const spec of TABLE.all()) {
       // client settings (connect, loopMode) are bmx7ctl's: the daemon has no use for them
       if (spec.type.kind !== 'flag' || /setting of the client/.test(whenText(spec))) continue;
@@ -236,6 +238,9 @@ describe('bmx7d(8)', () => {
       expect(whenText(spec).startsWith('at runtime only'), spec.name).toBe(refused);
     }
     for (const name of Object.keys(BMX7D_NOTES)) expect(TABLE.get(name), name).toBeDefined();
+    // every module's options and every built-in plugin are introduced in words
+    for (const spec of TABLE.all()) expect(CATEGORY_INTRO[spec.category], spec.category).toBeDefined();
+    for (const p of BUILTIN_PLUGINS) expect(PLUGIN_SUMMARY[p.name], p.name).toBeDefined();
   });
 
   it("names bmx7d's tables: an engine with the built-in plugins answers exactly those", () => {

@@ -36,6 +36,9 @@ import { DEFAULT_TRUSTED_NODES_DIR } from './trust-dir.js';
 /** The configuration file the Debian package installs (bmx7d reads it only when given `--config`). */
 export const DEFAULT_CONFIG_FILE = '/etc/bmx7d/bmx7d.conf';
 
+/** Where the package's configuration keeps keys and state (its systemd unit's StateDirectory). */
+export const PACKAGE_STATE_DIR = '/var/lib/bmx7d/';
+
 /** What changes between builds: the version in the header and the page's date (YYYY-MM-DD). */
 export interface ManPageInit {
   readonly version: string;
@@ -73,7 +76,7 @@ export const CONFIG_EXAMPLE: readonly string[] = [
 ];
 
 /** What each module's options are about, for the headings of OPTIONS (others get a plain heading). */
-const CATEGORY_INTRO: Readonly<Record<string, string>> = {
+export const CATEGORY_INTRO: Readonly<Record<string, string>> = {
   control: 'Queries, actions and client settings of the control interface.',
   core: 'The routing protocol: interfaces, keys, timers, metrics, trust and admission.',
   observe: "bmx7d's own listeners for metrics and the status page.",
@@ -95,11 +98,13 @@ export const BMX7D_NOTES: Readonly<Record<string, string>> = {
 };
 
 /** One sentence per built-in plugin, for DESCRIPTION. */
-const PLUGIN_SUMMARY: Readonly<Record<string, string>> = {
+export const PLUGIN_SUMMARY: Readonly<Record<string, string>> = {
   wg: "announces the node's WireGuard public key in its signed description and manages WireGuard devices (the kernel's, or a supervised wireguard-go)",
   'crypt-tun':
     'chooses, per node and per searched network, whether a tunnel is plain or encrypted with WireGuard, with optional static or post-quantum pre-shared keys',
   tun: 'lets gateways announce networks and clients pick the best gateway for each search and tunnel to it (ip4/ip6-in-ip6, the kernel ip6tnl or a userspace twin)',
+  topology:
+    "reads the links other nodes announce in their TOPOLOGY TLV (the reference's topology plugin) for the topology table and bmx7ctl topology; it announces none itself",
 };
 
 /** The tables bmx7d answers: the engine's own and those its built-in plugins register. */
@@ -285,9 +290,10 @@ export function bmx7dManPage(
 ): string {
   const keyDir = dirname(DEFAULT_KEY_PATH);
   const tables = daemonTableNames(plugins);
-  const pluginText = plugins.map(
-    (p) => `${p.name}, which ${PLUGIN_SUMMARY[p.name] ?? 'adds its options below'}`,
-  );
+  const pluginText = plugins.map((p) => {
+    const what = PLUGIN_SUMMARY[p.name];
+    return what === undefined ? p.name : `${p.name}, which ${what}`;
+  });
   const body: string[] = [
     roffMacro('SH', 'NAME'),
     text('bmx7d - BMX7 mesh routing daemon with WireGuard-encrypted gateway tunnels'),
@@ -368,7 +374,7 @@ export function bmx7dManPage(
     roffMacro('SH', 'FILES'),
     ...fileItem(
       `${DEFAULT_RUNTIME_DIR}/`,
-      'The runtime directory (runtimeDir): pid (the lock against a second daemon), sock (the control socket, mode 0600), journal (the changes to undo). Removed on a clean stop.',
+      'The runtime directory (runtimeDir): pid (the lock against a second daemon), sock (the control socket, mode 0600), journal (the changes to undo). A clean stop removes pid and sock, and the directory when bmx7d made it and it is empty.',
     ),
     ...fileItem(
       `${DEFAULT_RUNTIME_DIR}/sock`,
@@ -396,7 +402,11 @@ export function bmx7dManPage(
     ),
     ...fileItem(
       DEFAULT_CONFIG_FILE,
-      'The configuration file the package installs; read when given with --config.',
+      "The configuration file the package installs; read when given with --config, as the package's systemd unit bmx7d.service does (systemctl reload bmx7d sends SIGHUP).",
+    ),
+    ...fileItem(
+      PACKAGE_STATE_DIR,
+      `The state directory of bmx7d.service, the one place besides ${DEFAULT_RUNTIME_DIR} it may write to: the package's configuration puts the node key, descSqn and wg/ there.`,
     ),
 
     roffMacro('SH', 'SIGNALS'),
@@ -415,7 +425,7 @@ export function bmx7dManPage(
     ...BMX7D_EXIT_STATUS.flatMap((e) => ['.TP', B(String(e.code)), text(sentence(e.meaning))]),
 
     roffMacro('SH', 'SEE ALSO'),
-    `${B('bmx7ctl')}(8), ${B('wg')}(8), ${B('ip')}(8)`,
+    `${B('bmx7ctl')}(8), ${B('wg')}(8), ${B('ip')}(8), ${B('systemctl')}(1)`,
   );
   return roffPage(
     {
