@@ -94,7 +94,7 @@ describe('explainSelection: candidates, terms and the deciding rule', () => {
     expect(lines(s!.candidates)).toEqual(['selected a fdbb::/16 only']);
     expect(s!.candidates[0]).toMatchObject({ rank: 1, route: 'fdbb::/16', gateway: { shortId: 'AAAAAAAA' } });
     expect(s!.winners).toEqual([
-      { search: 's', gatewayId: id('a'), gatewayName: 'a', network: 'fdbb::/16', route: 'fdbb::/16' },
+      { search: 's', gatewayId: id('A'), gatewayName: 'a', network: 'fdbb::/16', route: 'fdbb::/16' },
     ]);
   });
 
@@ -447,7 +447,7 @@ describe('explainSelection: candidates, terms and the deciding rule', () => {
       for (const s of e.searches) {
         const want = r.searches.find((x) => x.search.name === s.search)!;
         expect(s.winners.map((w) => `${w.gatewayId} ${w.route}`)).toEqual(
-          want.winners.map((w) => `${w.gateway.id} ${prefixToString(w.route)}`),
+          want.winners.map((w) => `${w.gateway.id.toUpperCase()} ${prefixToString(w.route)}`),
         );
         const cands = s.candidates.filter((c) => c.verdict !== 'excluded');
         expect(cands.map((c) => c.rank)).toEqual(cands.map((_, i) => i + 1));

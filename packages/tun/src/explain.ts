@@ -81,6 +81,7 @@ export type RuleCode =
 
 export interface CandidateRef {
   readonly search: string;
+  /** Node ids in upper-case hex, as `show originators` and the topology graph give them. */
   readonly gatewayId: string;
   readonly gatewayName: string;
   readonly network: string;
@@ -166,7 +167,7 @@ const shortIdOf = (id: string) => id.slice(0, 8).toUpperCase();
 function refOf(c: Candidate): CandidateRef {
   return {
     search: c.search.name,
-    gatewayId: c.gateway.id,
+    gatewayId: c.gateway.id.toUpperCase(),
     gatewayName: c.gateway.name,
     network: prefixToString(c.net.network),
     route: prefixToString(c.route),
@@ -296,7 +297,7 @@ export function explainSelection(input: ExplainInput): TunnelsExplanation {
   const searches = result.searches.map(({ search, candidates, winners }): SearchExplanation => {
     const explained: ExplainedCandidate[] = candidates.map((c, i) => {
       const base = {
-        gateway: { id: c.gateway.id, shortId: shortIdOf(c.gateway.id), name: c.gateway.name },
+        gateway: { id: c.gateway.id.toUpperCase(), shortId: shortIdOf(c.gateway.id), name: c.gateway.name },
         network: prefixToString(c.net.network),
         tun6Id: c.net.tun6Id,
         route: prefixToString(c.route),
@@ -338,7 +339,7 @@ export function explainSelection(input: ExplainInput): TunnelsExplanation {
       if (x.search !== search) continue;
       const crypt = x.code === 'crypt' ? cryptOf(x) : undefined;
       explained.push({
-        gateway: { id: x.gateway.id, shortId: shortIdOf(x.gateway.id), name: x.gateway.name },
+        gateway: { id: x.gateway.id.toUpperCase(), shortId: shortIdOf(x.gateway.id), name: x.gateway.name },
         network: prefixToString(x.net.network),
         tun6Id: x.net.tun6Id,
         verdict: 'excluded',
