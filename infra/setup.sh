@@ -17,7 +17,7 @@ need_root() {
 # Debian package (infra/deb): dpkg-dev, lintian, man-db and groff to read the man pages; promtool
 # (package prometheus) checks the metrics, and chromium runs the status page's browser test.
 APT_PACKAGES=(
-  iproute2 iputils-ping procps psmisc ca-certificates
+  iproute2 iputils-ping procps psmisc ca-certificates curl
   wireguard-go wireguard-tools
   iperf3 tshark
   qemu-system-x86
