@@ -15,6 +15,9 @@
 # has a handshake and counters (public keys only: the demo never asks for a private key), the
 # gateway's `bmx7ctl show wg` has the client as a peer of its receiving device, and a short capture
 # on the relay link n2—n3 holds only WireGuard's UDP to and from the gateway's port.
+# Every node serves its metrics (metricsListen) and its live status page (httpListen) on its own
+# loopback: the demo prints where to open them and shows a few metric lines; DEMO_HOLD_S=<seconds>
+# keeps the mesh up that long at the end, to look at the page (a browser run inside n1's namespace).
 # Removes everything again on every exit path: daemons, wireguard-go processes and their sockets
 # of this run, namespaces, scratch directory.
 # Needs root, iproute2, WireGuard (the kernel's, else wireguard-go) with the wg tool, and a build
@@ -25,6 +28,11 @@ cd "$(dirname "$0")/.."
 BMX7D="$PWD/apps/bmx7d/dist/main.js"
 BMX7CTL="$PWD/apps/bmx7ctl/dist/main.js"
 TIMEOUT_S=${DEMO_TIMEOUT_S:-40}
+# the mesh stays up this long before the teardown (to open the status page)
+HOLD_S=${DEMO_HOLD_S:-0}
+# every node's metrics and status page, on the loopback of its namespace
+METRICS_PORT=9100
+HTTP_PORT=8080
 # wireguard-go's sockets: one directory for the whole machine, whatever the namespace
 WG_RUN=/var/run/wireguard
 # the gateway's WireGuard port (bmx7d's default)
@@ -166,7 +174,8 @@ for n in "${NODES[@]}"; do
   # shellcheck disable=SC2086
   ip netns exec "$(ns "$n")" node "$BMX7D" runtimeDir="$WORK/$n/run" debug=0 \
     nodeRsaKey=6 /keyPath="$WORK/$n/rsa.der" hostname="demo-$n" ${DEVS[$n]} \
-    descSqnPath="$WORK/$n/descSqn" tunDevName="$PFX${n#n}" ${TUN[$n]} >"$WORK/$n/log" 2>&1 &
+    descSqnPath="$WORK/$n/descSqn" tunDevName="$PFX${n#n}" ${TUN[$n]} \
+    metricsListen=$METRICS_PORT httpListen=$HTTP_PORT >"$WORK/$n/log" 2>&1 &
   PIDS+=($!)
 done
 
@@ -189,6 +198,21 @@ ip -n "$(ns n1)" -6 route show table 70
 echo
 echo "== ping n3 from n1 (two hops)"
 ping_n1 -6 "$(primary n3)"
+echo
+echo "== metrics and the status page   (every node, on the loopback of its namespace)"
+echo "   status page:  ip netns exec $(ns n1) curl -s http://127.0.0.1:$HTTP_PORT/   (its data: /api/status)"
+echo "   metrics:      ip netns exec $(ns n1) curl -s http://127.0.0.1:$METRICS_PORT/metrics"
+echo "   in a browser: sudo ip netns exec $(ns n1) chromium --no-sandbox --user-data-dir=\$(mktemp -d) http://127.0.0.1:$HTTP_PORT/"
+metrics_n1() {
+  ip netns exec "$(ns n1)" curl -sS --max-time 5 "http://127.0.0.1:$METRICS_PORT/metrics" | grep -E "$1" | sed 's/^/   /' ||
+    fail "no metrics from n1 on 127.0.0.1:$METRICS_PORT"
+}
+if command -v curl >/dev/null; then
+  echo "   from n1 now:"
+  metrics_n1 '^bmx7_(originators|links|routes|descriptions) |^bmx7_frames_received_total\{type="(HELLO_ADV|OGM_ADV)"'
+else
+  echo "   (no curl here: ./infra/setup.sh installs it)"
+fi
 echo
 echo "== waiting until n1 tunnels to the gateway n3"
 start=$SECONDS
@@ -272,6 +296,11 @@ echo
 echo "== bmx7ctl show wg   (from the gateway n3: the client n1 a peer of ${PFX}3wgIn, allowed only its own networks)"
 ctl n3 show wg
 echo
+if command -v curl >/dev/null; then
+  echo "== n1's tunnels in its metrics   (curl http://127.0.0.1:$METRICS_PORT/metrics inside n1)"
+  metrics_n1 '^bmx7_(tunnel_info|wg_handshake_age_seconds|wg_psk_epoch)\{'
+  echo
+fi
 if [ -f "$WORK/relay.pcap" ]; then
   # what crossed the relay: everything but BMX7 (left out of the capture) and the link's own
   # neighbour discovery and multicast listener reports
@@ -288,6 +317,12 @@ if [ -f "$WORK/relay.pcap" ]; then
     exit 1
   fi
   echo "   all $total UDP to or from port $WG_PORT (WireGuard): no ICMP, no IPv4/IPv6-in-IPv6 in clear"
+  echo
+fi
+if [ "$HOLD_S" -gt 0 ]; then
+  echo "== the mesh stays up for $HOLD_S s (DEMO_HOLD_S): the status page of n1 is at"
+  echo "   http://127.0.0.1:$HTTP_PORT/ inside $(ns n1): ip netns exec $(ns n1) curl -s http://127.0.0.1:$HTTP_PORT/"
+  sleep "$HOLD_S"
   echo
 fi
 echo "== stopping the daemons and removing the mesh"
