@@ -29,7 +29,7 @@ section { background: var(--card); border: 1px solid var(--line); border-radius:
   overflow-x: auto; }
 section h2 { margin: 0 0 .4rem; font-size: 1rem; }
 section h2 .count { color: var(--muted); font-weight: normal; }
-#topology { grid-column: 1 / -1; }
+#topology, section.wide { grid-column: 1 / -1; }
 svg { width: 100%; height: auto; max-height: 32rem; display: block; }
 svg .link { stroke: var(--accent); stroke-width: 2; }
 svg .route { stroke: var(--muted); stroke-width: 1.2; stroke-dasharray: 5 4; fill: none; }
@@ -37,7 +37,8 @@ svg .ring { stroke: var(--line); fill: none; }
 svg circle.node { fill: var(--card); stroke: var(--accent); stroke-width: 2; }
 svg circle.self { fill: var(--accent); }
 svg circle.far { stroke: var(--muted); }
-svg text { fill: var(--fg); font-size: 12px; text-anchor: middle; }
+svg text { fill: var(--fg); font-size: 12px; }
+svg text.name, svg text.sub { text-anchor: middle; }
 svg text.sub, svg text.lq { fill: var(--muted); font-size: 10px; }
 table { border-collapse: collapse; width: 100%; }
 th, td { text-align: left; padding: .2rem .5rem; border-bottom: 1px solid var(--line); white-space: nowrap; }
@@ -149,7 +150,7 @@ function drawTopology(s) {
   levels.forEach((h, i) => {
     const ring = levels[i] === 99 ? levels.length : i + 1;
     const r = ringGap * ring;
-    root.append(svg('circle', { class: 'ring', cx: cx, cy: cy, r: r }));
+    root.append(svg('ellipse', { class: 'ring', cx: cx, cy: cy, rx: r * 1.35, ry: r }));
     const list = byHops.get(h);
     // near the neighbour they are routed through, in a stable order
     const want = (n) => (n.parent && pos.has(n.parent) ? pos.get(n.parent).a : null);
@@ -171,8 +172,12 @@ function drawTopology(s) {
     if (!p || linked.has(l.shortId)) continue;
     linked.add(l.shortId);
     edges.append(svg('line', { class: 'link', x1: cx, y1: cy, x2: p.x, y2: p.y, 'data-id': l.shortId }));
-    edges.append(svg('text', { class: 'lq', x: (cx + p.x) / 2, y: (cy + p.y) / 2 - 4 },
-      'rq ' + pct(l.rq) + ' · tq ' + pct(l.tq)));
+    // beside the line's middle, on its side
+    const dx = p.x - cx, dy = p.y - cy, len = Math.hypot(dx, dy) || 1;
+    const nx = -dy / len, ny = dx / len, side = ny > 0 ? -1 : 1;
+    const anchor = nx * side > 0.3 ? 'start' : nx * side < -0.3 ? 'end' : 'middle';
+    edges.append(svg('text', { class: 'lq', x: cx + dx / 2 + nx * side * 8, y: cy + dy / 2 + ny * side * 8 - 2,
+      'text-anchor': anchor }, 'rq ' + pct(l.rq) + ' · tq ' + pct(l.tq)));
   }
   // other originators: a dashed line from the neighbour they are routed through
   for (const n of nodes.values()) {
@@ -264,8 +269,8 @@ export const PAGE_CSP = [
   "frame-ancestors 'none'",
 ].join('; ');
 
-const head = (title: string, id: string, cols: string[]) =>
-  `<section><h2>${title} <span class="count"></span></h2><table id="${id}"><thead><tr>${cols
+const head = (title: string, id: string, cols: string[], wide = false) =>
+  `<section${wide ? ' class="wide"' : ''}><h2>${title} <span class="count"></span></h2><table id="${id}"><thead><tr>${cols
     .map((c) => `<th>${c}</th>`)
     .join('')}</tr></thead><tbody></tbody></table></section>`;
 
@@ -283,9 +288,9 @@ export const STATUS_PAGE = `<!doctype html>
 <header><h1 id="name">bmx7d</h1><span class="facts" id="facts">connecting…</span><span id="live">connecting…</span></header>
 <main>
 <section id="topology"><h2>Mesh <span class="count"></span></h2><svg id="mesh" viewBox="0 0 720 440"></svg></section>
-${head('Originators', 'originators', ['name', 'id', 'primary address', 'via', 'metric', 'hops', 'descSqn', 'last heard'])}
+${head('Originators', 'originators', ['name', 'id', 'primary address', 'via', 'metric', 'hops', 'descSqn', 'last heard'], true)}
 ${head('Links', 'links', ['neighbour', 'id', 'dev', 'address', 'rq', 'tq'])}
-${head('Gateway tunnels', 'tunnels', ['search', 'network', 'gateway', 'dev', 'crypt', 'PSK', 'PQ epoch', 'handshake', 'rx', 'tx'])}
+${head('Gateway tunnels', 'tunnels', ['search', 'network', 'gateway', 'dev', 'crypt', 'PSK', 'PQ epoch', 'handshake', 'rx', 'tx'], true)}
 ${head('WireGuard peers', 'wg', ['dev', 'peer', 'id', 'PSK', 'PQ epoch', 'PSK age', 'handshake', 'rx', 'tx'])}
 ${head('BMX7 traffic', 'traffic', ['frame type', 'frames in', 'bytes in', 'frames out', 'bytes out'])}
 ${head('Dropped packets', 'drops', ['reason', 'packets'])}

@@ -13,7 +13,7 @@ const ctx = (over: Partial<ObserveContext> = {}): ObserveContext => ({
   snapshot: () => snap,
   ...over,
 });
-const get = (url: string, over: { method?: string; host?: string; accept?: string } = {}) => ({
+const get = (url: string, over: { method?: string; host?: string | undefined; accept?: string } = {}) => ({
   method: over.method ?? 'GET',
   url,
   host: 'host' in over ? over.host : '127.0.0.1:9100',

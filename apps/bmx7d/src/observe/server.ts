@@ -5,6 +5,7 @@
  *   /metrics      metrics (metrics.ts), OpenMetrics or the Prometheus text format by Accept
  *   /             the status page (page.ts); on a metrics-only listener a line pointing at /metrics
  *   /api/status   the status page's snapshot as JSON (snapshot.ts)
+ *   /favicon.ico  204 (there is none)
  *
  * A listener on a loopback address answers only requests whose Host is a loopback address or
  * `localhost`: a web page elsewhere cannot read it through a host name that resolves to 127.0.0.1
@@ -95,6 +96,8 @@ export function respond(req: ObserveRequest, ctx: ObserveContext): ObserveRespon
   if (path === '/' && page)
     return answer(200, 'text/html; charset=utf-8', STATUS_PAGE, { 'content-security-policy': PAGE_CSP });
   if (path === '/' && metrics) return answer(200, TEXT, 'bmx7d: metrics at /metrics\n');
+  // browsers ask for one; the page has none
+  if (path === '/favicon.ico' && page) return answer(204, TEXT, '');
   if (path === '/metrics' && metrics) {
     const s = ctx.snapshot();
     if (!s) return answer(503, TEXT, 'bmx7d is starting\n', { 'retry-after': '1' });
