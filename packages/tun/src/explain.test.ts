@@ -349,18 +349,9 @@ describe('explainSelection: candidates, terms and the deciding rule', () => {
   });
 
   it('crypt: an excluded network gives the policy terms; a candidate carries its decision', () => {
-    const terms = (over: Partial<CryptTerms>): CryptTerms => ({
-      setting: 2,
-      offer: 0,
-      peer: false,
-      noPeer: 'no-peer',
-      decision: 'none',
-      admitted: false,
-      ...over,
-    });
     const byGateway: Record<string, CryptTerms> = {
-      [id('a')]: terms({}),
-      [id('b')]: terms({ offer: 1, peer: true, decision: 'encrypted', admitted: true, noPeer: undefined }),
+      [id('a')]: { setting: 2, offer: 0, peer: false, noPeer: 'no-peer', decision: 'none', admitted: false },
+      [id('b')]: { setting: 2, offer: 1, peer: true, decision: 'encrypted', admitted: true },
     };
     const crypt = (_s: TunOutConfig, g: GatewayAnnouncement) => byGateway[g.id];
     const [s] = explain(
