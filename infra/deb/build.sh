@@ -12,7 +12,7 @@
 # Version: apps/bmx7d/package.json (changesets bump it); architecture: dpkg's. Depends: nodejs and
 # what dpkg-shlibdeps finds for koffi.node. Maintainer: $BMX7D_DEB_MAINTAINER, else the author of
 # the checkout's last commit. Timestamps: $SOURCE_DATE_EPOCH, else the last commit's time, so the
-# same checkout builds the same package. `pnpm package:deb`; lintian checks the result:
+# same checkout builds the same package. `pnpm build && pnpm package:deb`; lintian checks it:
 #   lintian --fail-on error build/deb/bmx7d_*.deb
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -29,6 +29,8 @@ for tool in dpkg-deb dpkg-shlibdeps gzip node; do
 done
 [ -f tools/bundle.mjs ] || die "tools/bundle.mjs is missing"
 [ -f tools/man.mjs ] || die "tools/man.mjs is missing"
+# the man pages come from the built option tables
+[ -f apps/bmx7d/dist/main.js ] && [ -f apps/bmx7ctl/dist/main.js ] || die "build first: pnpm build"
 
 VERSION=$(node -p 'require("./apps/bmx7d/package.json").version')
 ARCH=$(dpkg --print-architecture)
@@ -43,6 +45,7 @@ trap 'rm -rf "$WORK"' EXIT
 PKG=$WORK/pkg
 
 # ---------------------------------------------------------------- programs, man pages, completion
+export SOURCE_DATE_EPOCH=$EPOCH
 node tools/bundle.mjs --out "$WORK/bundle" >/dev/null
 node tools/man.mjs "$WORK/man" >/dev/null
 for f in usr/bin/bmx7d usr/bin/bmx7ctl usr/lib/bmx7d/koffi.cjs usr/lib/bmx7d/koffi.node; do
@@ -126,5 +129,5 @@ chmod 0644 "$PKG/DEBIAN/control" "$PKG/DEBIAN/conffiles" "$PKG/DEBIAN/md5sums"
 find "$PKG" -type d -exec chmod 0755 {} +
 find "$PKG" -exec touch -h -d "@$EPOCH" {} +
 rm -f "$OUT"/bmx7d_*.deb
-SOURCE_DATE_EPOCH=$EPOCH dpkg-deb --root-owner-group -Zxz --build "$PKG" "$DEB" >/dev/null
+dpkg-deb --root-owner-group -Zxz --build "$PKG" "$DEB" >/dev/null
 echo "$DEB"
