@@ -15,6 +15,7 @@
  *
  * Device names start with the nodes' tunDevNames M1 … M3 (wireguard-go's sockets share one directory).
  */
+import { createPrivateKey } from 'node:crypto';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { createMesh, type Mesh } from '@bmx7/testbed';
@@ -256,6 +257,14 @@ describeNetns('metrics and the status page of bmx7d nodes (metricsListen, httpLi
     expect(secretsIn(Buffer.concat([Buffer.from('x'), wgKey]), secrets)).toEqual([
       "n1's WireGuard private key (text)",
     ]);
+    const pem = createPrivateKey({
+      key: readFileSync(join(mesh.node('n2').dir, 'rsa.der')),
+      format: 'der',
+      type: 'pkcs1',
+    })
+      .export({ format: 'pem', type: 'pkcs8' })
+      .toString();
+    expect(secretsIn(Buffer.from(pem), secrets)).toEqual(["n2's RSA node key (text)"]);
     const outputs: { where: string; f: Fetched }[] = [];
     const at = {
       n1: ['127.0.0.1:9100', '127.0.0.1:8080'],

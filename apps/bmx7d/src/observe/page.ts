@@ -55,7 +55,7 @@ td.empty { color: var(--muted); font-style: italic; }
 
 // The client script. Only DOM calls that take text: createElement(NS), textContent, setAttribute on
 // fixed attribute names; never innerHTML or anything that parses markup.
-const SCRIPT = String.raw`
+const SCRIPT = `
 'use strict';
 const SVG = 'http://www.w3.org/2000/svg';
 const POLL_MS = 1000;

@@ -68,6 +68,7 @@ describe('respond', () => {
     expect(respond(get('/metrics'), ctx()).headers['content-type']).toBe(
       'text/plain; version=0.0.4; charset=utf-8',
     );
+    expect(respond(get('/favicon.ico'), ctx()).status).toBe(204);
     for (const p of ['/index.html', '/api', '/metrics/', '/../etc/passwd', '//metrics'])
       expect(respond(get(p), ctx()).status).toBe(404);
     for (const r of [page, json, m]) {

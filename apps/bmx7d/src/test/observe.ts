@@ -193,22 +193,29 @@ function windows(s: string): string[] {
 }
 
 /**
- * A node's secrets from its key directory: the RSA node key (the DER file whole, and its private
- * exponent, primes and CRT numbers), the WireGuard private key (wg/private.key) and the ML-KEM seed
- * (wg/kem.key), each in base64, base64url and hex (both cases), whole and in parts, and as raw bytes.
+ * A node's secrets from its key directory: the RSA node key (its PKCS#1 file and PKCS#8 form, whole
+ * and past the modulus, and its private exponent, primes and CRT numbers), the WireGuard private key
+ * (wg/private.key) and the ML-KEM seed (wg/kem.key), each in base64, base64url and hex (both cases),
+ * whole and in parts, and as raw bytes.
  */
 export function nodeSecrets(keyPath: string): Secret[] {
   const out: Secret[] = [];
   const der = readFileSync(keyPath);
-  const jwk = createPrivateKey({ key: der, format: 'der', type: 'pkcs1' }).export({ format: 'jwk' });
-  // the DER file holds the public modulus too: whole only; the private numbers also in parts
+  const key = createPrivateKey({ key: der, format: 'der', type: 'pkcs1' });
+  const jwk = key.export({ format: 'jwk' });
+  const pkcs8 = key.export({ format: 'der', type: 'pkcs8' });
+  // the DER forms hold the public modulus first: whole, and in parts only past it (the last 60 %)
+  const tail = (t: string) => windows(t.slice(Math.floor(t.length * 0.4)));
   const secret = (['d', 'p', 'q', 'dp', 'dq', 'qi'] as const).map((k) =>
     Buffer.from(jwk[k] as string, 'base64url'),
   );
   out.push({
     what: 'RSA node key',
-    texts: [...textForms(der), ...secret.flatMap((p) => textForms(p).flatMap(windows))],
-    bytes: [der, ...secret],
+    texts: [
+      ...[der, pkcs8].flatMap((d) => textForms(d).flatMap((t) => [t, ...tail(t)])),
+      ...secret.flatMap((p) => textForms(p).flatMap(windows)),
+    ],
+    bytes: [der, pkcs8, ...secret],
   });
   const dir = dirname(keyPath);
   for (const [what, file] of [
