@@ -30,7 +30,9 @@ done
 [ -f tools/bundle.mjs ] || die "tools/bundle.mjs is missing"
 [ -f tools/man.mjs ] || die "tools/man.mjs is missing"
 # the man pages come from the built option tables
-[ -f apps/bmx7d/dist/main.js ] && [ -f apps/bmx7ctl/dist/main.js ] || die "build first: pnpm build"
+for f in apps/bmx7d/dist/main.js apps/bmx7ctl/dist/main.js; do
+  [ -f "$f" ] || die "build first: pnpm build ($f is missing)"
+done
 
 VERSION=$(node -p 'require("./apps/bmx7d/package.json").version')
 ARCH=$(dpkg --print-architecture)

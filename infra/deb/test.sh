@@ -5,7 +5,8 @@
 #   client: tunOut=pkt, cryptTun=2      gateway: tunIn=pkt /network=2001:db8:7::/64, cryptTun=1,
 #   (WireGuard only)                    2001:db8:7::1 on its lo; tunOut=back to the clients
 #
-# 1. Builds the package (infra/deb/build.sh) and purges a bmx7d an interrupted run left installed.
+# 1. Builds the package (infra/deb/build.sh), runs lintian on it (no error, no warning), and
+#    purges a bmx7d an interrupted run left installed.
 # 2. Records what is in /usr, /etc and /var (not the parts that change by themselves: logs, apt's
 #    and dpkg's state, caches, /var/tmp) and the kernel's links, namespaces and modules.
 # 3. `apt-get install ./build/deb/bmx7d_<version>_<arch>.deb`; checks `--version` of both
@@ -23,7 +24,7 @@
 # 5. `apt-get purge bmx7d`; checks that dpkg no longer knows it, that /usr, /etc and /var hold what
 #    they held before, and that no link, namespace, WireGuard device or socket of the run is left.
 # Namespaces, processes and the scratch directory are removed on every exit path, and the package
-# purged if the run installed it. Needs root, apt, iproute2, dpkg-dev, man-db and WireGuard
+# purged if the run installed it. Needs root, apt, iproute2, dpkg-dev, lintian, man-db and WireGuard
 # (wireguard-go or the kernel's); ./infra/setup.sh installs them.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -37,7 +38,7 @@ fail() {
 }
 step() { echo "== $*"; }
 [ "$(id -u)" = 0 ] || fail "run as root (it installs a package and creates network namespaces)"
-for tool in apt-get dpkg-query ip setpriv unshare man systemd-analyze; do
+for tool in apt-get dpkg-query ip setpriv unshare man systemd-analyze lintian; do
   command -v "$tool" >/dev/null || fail "$tool is missing (./infra/setup.sh)"
 done
 export DEBIAN_FRONTEND=noninteractive
@@ -102,6 +103,11 @@ DEB=$(infra/deb/build.sh)
 [ -f "$DEB" ] || fail "infra/deb/build.sh made no package"
 VERSION=$(dpkg-deb -f "$DEB" Version)
 echo "$DEB"
+step "lintian"
+# (lintian says it would rather not run as root; it checks the same)
+lintian --fail-on error,warning "$DEB" >"$SCRATCH/lintian" 2>&1 ||
+  fail "lintian reports errors or warnings:
+$(grep -v 'running with root privileges' "$SCRATCH/lintian")"
 if dpkg-query -W -f='${db:Status-Status}' bmx7d 2>/dev/null | grep -qv '^not-installed$'; then
   step "purging a bmx7d left installed by an earlier run"
   purge_package
@@ -279,13 +285,13 @@ if ! diff -u "$SCRATCH/files.before" "$SCRATCH/files.after" >"$SCRATCH/files.dif
   fail "/usr, /etc or /var differ from before the install:
 $(head -40 "$SCRATCH/files.diff")"
 fi
-# links and namespaces: none of the run's may be left; modules the kernel loaded for the test bed
-# (veth, tun) stay loaded, as the kernel keeps them, and are only reported
-if ! diff <(sed '/^# modules/,$d' "$SCRATCH/kernel.before") \
-  <(sed '/^# modules/,$d' "$SCRATCH/kernel.after") >"$SCRATCH/kernel.diff"; then
-  fail "links or namespaces differ from before the install:
-$(cat "$SCRATCH/kernel.diff")"
-fi
+# no new link in this namespace and none of the run's namespaces (only this run's: other tests may
+# make and remove their own meanwhile); modules the kernel loaded for the test bed (veth, tun)
+# stay loaded, as the kernel keeps them, and are only reported
+new_links=$(comm -13 <(sed -n '/^# links/,/^# namespaces/p' "$SCRATCH/kernel.before" | LC_ALL=C sort) \
+  <(sed -n '/^# links/,/^# namespaces/p' "$SCRATCH/kernel.after" | LC_ALL=C sort) | tr '\n' ' ')
+[ -z "$new_links" ] || fail "links left: $new_links"
+! ip netns list | grep -q "^$TAG" || fail "namespaces left: $(ip netns list | grep "^$TAG" | tr '\n' ' ')"
 new_modules=$(comm -13 <(sed -n '/^# modules/,$p' "$SCRATCH/kernel.before" | LC_ALL=C sort) \
   <(sed -n '/^# modules/,$p' "$SCRATCH/kernel.after" | LC_ALL=C sort) | tr '\n' ' ')
 ! compgen -G "$WG_RUN/$PFX*" >/dev/null || fail "wireguard-go sockets left: $(compgen -G "$WG_RUN/$PFX*" | tr '\n' ' ')"
