@@ -115,12 +115,13 @@ async function bundleApp(entry, outFile, define) {
   chmodSync(outFile, 0o755);
 }
 
-/** Writes the install-shaped tree into `out` (replacing what a previous run left there). */
+/** Writes the install-shaped tree into `out` (replacing the files a previous run wrote there). */
 export async function bundle(out = DEFAULT_OUT) {
   const bin = join(out, 'usr', 'bin');
   const lib = join(out, 'usr', 'lib', 'bmx7d');
-  for (const f of [join(bin, 'bmx7d'), join(bin, 'bmx7ctl'), lib])
-    rmSync(f, { recursive: true, force: true });
+  // only the files this writes: a packager's staging tree may hold others
+  for (const f of [join(bin, 'bmx7d'), join(bin, 'bmx7ctl'), join(lib, 'koffi.cjs'), join(lib, 'koffi.node')])
+    rmSync(f, { force: true });
   mkdirSync(bin, { recursive: true });
   mkdirSync(lib, { recursive: true });
 
