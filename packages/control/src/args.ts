@@ -56,7 +56,8 @@ export interface ParseOptions {
   /**
    * What to do with an unknown long option: `error` (default) or `passthrough`, which yields an
    * operation of that name with the raw value (a client that forwards options to a daemon with
-   * more plugins than it knows).
+   * more plugins than it knows). `passthrough` also keeps unknown children and child values
+   * outside the table's ranges raw: plugins extend the children of options the table knows.
    */
   readonly unknown?: 'error' | 'passthrough';
   /** Enforce the order classes (default true; a config file is sorted instead). */
@@ -271,8 +272,15 @@ function run(words: readonly Word[], table: OptionTable, options: ParseOptions):
       return consumed;
     }
     const c: ChildOptionSpec | undefined = findChild(p.spec, name);
-    if (c === undefined)
-      throw new Fail('unknown-child', p.name, `${p.name}: unknown child option /${name}`, line);
+    // a client forwards what a daemon's plugins may know: children its table lacks (`tunOut …
+    // /crypt`) and values outside its ranges, raw, for the daemon to judge with its own table
+    const lenient = options.unknown === 'passthrough';
+    if (c === undefined) {
+      if (!lenient) throw new Fail('unknown-child', p.name, `${p.name}: unknown child option /${name}`, line);
+      if (raw === undefined) throw new Fail('missing-value', name, `/${name}: value missing`, line);
+      p.children.push(raw === '-' ? { option: name, op: 'reset' } : { option: name, op: 'set', value: raw });
+      return consumed;
+    }
     if (p.op === 'reset')
       throw new Fail(
         'remove-and-refine',
@@ -286,8 +294,9 @@ function run(words: readonly Word[], table: OptionTable, options: ParseOptions):
     if (raw === '-') child = { option: c.name, op: 'reset' };
     else {
       const v = parseOptionValue(c.type, raw);
-      if (!v.ok) throw new Fail(v.code, p.name, `${p.name} /${c.name}: ${v.reason}`, line);
-      child = { option: c.name, op: 'set', value: v.value };
+      if (v.ok) child = { option: c.name, op: 'set', value: v.value };
+      else if (lenient) child = { option: c.name, op: 'set', value: raw };
+      else throw new Fail(v.code, p.name, `${p.name} /${c.name}: ${v.reason}`, line);
     }
     const at = p.children.findIndex((x) => x.option === c.name);
     if (at >= 0) p.children[at] = child;
