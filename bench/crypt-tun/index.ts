@@ -30,7 +30,7 @@
  *    cryptTun=0 it would build N plain tunnels instead, and the windows would not compare peers.
  *    A window lasts 120 s by default, so that it holds one post-quantum PSK rotation per peer.
  *
- * Names: tunDevName B1, B2, B3 … (part 1 and 2), Bg, Bh, B101 … (part 3), hand devices B0hc and
+ * Names: tunDevName B1, B2, B3 … (part 1 and 2), Bg, Bh, b01 … (part 3), hand devices B0hc and
  * B0hg; wireguard-go's UAPI sockets share one directory on the machine, so the run refuses to start
  * while a socket of these names exists, and removes its own on every exit path.
  *
@@ -565,7 +565,10 @@ async function handshakes(
 // 3. idle CPU with N peers
 
 async function idle(): Promise<void> {
-  const clientNames = Array.from({ length: PEERS }, (_, i) => `B${101 + i}`);
+  // tunDevName takes 3 characters: b and the client's number in base 36 (b01 … bzz)
+  const clientPrefix = (c: number) => `b${c.toString(36).padStart(2, '0')}`;
+  if (PEERS > 36 ** 2 - 1) throw new Error(`--peers: at most ${36 ** 2 - 1}`);
+  const clientNames = Array.from({ length: PEERS }, (_, i) => clientPrefix(i + 1));
   claim(['Bg', 'Bh', ...clientNames]);
   // n1 hub, n2 gateway, n3 … clients
   const topo: Topology = {
@@ -588,7 +591,7 @@ async function idle(): Promise<void> {
         ];
       const c = i - 2;
       return [
-        `tunDevName=B${100 + c}`,
+        `tunDevName=${clientPrefix(c)}`,
         `tunDev=dflt /tun4Address=10.${1 + (c >> 8)}.${c & 255}.1/24`,
         'tunOut=up4 /network=192.0.2.0/24',
         'cryptTun=2',

@@ -228,4 +228,27 @@ describe('bmx7d options', () => {
     expect(r.stderr).toMatch(/^bmx7d: tunOut[^\n]*tableRule[^\n]*\n$/);
     expect(readdirSync(dir)).toEqual([]);
   });
+
+  it('a tunDevName too long for the device names made from it ends the daemon with status 2 and one line', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'bmx7d-opt-'));
+    onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
+    const r = spawnSync(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        '--conditions=@bmx7/source',
+        MAIN,
+        `runtimeDir=${dir}/run`,
+        'dev=eth1',
+        'tunDevName=ABCD',
+      ],
+      { encoding: 'utf8', timeout: 20_000 },
+    );
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(
+      /^bmx7d: tunDevName: at most 3 characters \("ABCD" has 4\)[^\n]*15-byte[^\n]*\n$/,
+    );
+    expect(readdirSync(dir)).toEqual([]);
+  });
 });

@@ -19,7 +19,13 @@ import { describe, expect, it } from 'vitest';
 import { createDaemonBackend } from './control-backend.js';
 import { createDaemonLogger } from './log.js';
 import { daemonOptionTable, parseStartArgs } from './options.js';
-import { checkPluginSettings, configurePlugins, optionSpecOf, pluginSettings } from './plugins.js';
+import {
+  BUILTIN_PLUGINS,
+  checkPluginSettings,
+  configurePlugins,
+  optionSpecOf,
+  pluginSettings,
+} from './plugins.js';
 
 const noFiles = (p: string): string => {
   throw Object.assign(new Error(`no ${p}`), { code: 'ENOENT' });
@@ -164,6 +170,19 @@ describe('plugins in bmx7d', () => {
       checkPluginSettings(parseStartArgs(['greeting=rude'], noFiles, table).state, [picky]),
     );
     expect([e.option, e.message]).toEqual(['greeting', 'greeting: rude is not a greeting']);
+  });
+
+  it("the tun plugin refuses a tunDevName its or crypt-tun's device names would not fit, at start and at runtime", () => {
+    const table = daemonOptionTable(BUILTIN_PLUGINS);
+    for (const ok of ['X7', 'Dr1'])
+      expect(() =>
+        checkPluginSettings(parseStartArgs([`tunDevName=${ok}`], noFiles, table).state, BUILTIN_PLUGINS),
+      ).not.toThrow();
+    const e = optionError(() =>
+      checkPluginSettings(parseStartArgs(['tunDevName=bmx7x'], noFiles, table).state, BUILTIN_PLUGINS),
+    );
+    expect(e.option).toBe('tunDevName');
+    expect(e.message).toMatch(/^tunDevName: at most 3 characters \("bmx7x" has 5\)/);
   });
 
   it('plugin options take order class 9 and go into config files', () => {

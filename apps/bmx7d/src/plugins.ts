@@ -7,7 +7,12 @@
  */
 import { type ChildOptionSpec, type ConfigState, OptionError, type OptionSpec } from '@bmx7/control';
 import type { Engine, EnginePlugin, PluginOption, PluginSettings } from '@bmx7/core';
-import { CRYPT_TUN_OPTIONS, type CryptTunPlugin, createCryptTunPlugin } from '@bmx7/plugin-crypt-tun';
+import {
+  CRYPT_TUN_DEVICE_SUFFIX_LENGTH,
+  CRYPT_TUN_OPTIONS,
+  type CryptTunPlugin,
+  createCryptTunPlugin,
+} from '@bmx7/plugin-crypt-tun';
 import { checkTunSettings, createTunPlugin, TUN_PLUGIN_OPTIONS, type TunComponents } from '@bmx7/plugin-tun';
 import { createWgPlugin, type PqTransport, WG_PLUGIN_OPTIONS, type WgPlugin } from '@bmx7/plugin-wg';
 import type { Wgctrl } from '@bmx7/wgctrl';
@@ -86,7 +91,9 @@ export const TUN_PLUGIN: DaemonPlugin = {
   name: 'tun',
   options: [...TUN_PLUGIN_OPTIONS, TUN_BACKEND_OPTION],
   tables: ['tunnels'],
-  check: (next) => checkTunSettings(next, {}, { crypt: true }),
+  // crypt-tun runs beside it: its device names count for tunDevName's limit too
+  check: (next) =>
+    checkTunSettings(next, {}, { crypt: true, derivedSuffixLength: CRYPT_TUN_DEVICE_SUFFIX_LENGTH }),
   create: (services) => {
     const crypt = services.plugin('crypt-tun') as CryptTunPlugin | undefined;
     const tun = createTunPlugin()({ ...services.tun(), ...(crypt ? { crypt: crypt.hook } : {}) });

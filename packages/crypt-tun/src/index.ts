@@ -1,3 +1,4 @@
+export { CRYPT_TUN_DEVICE_SUFFIX_LENGTH, gatewayDeviceName, receivingDeviceName } from './names.js';
 export type { CryptOffers } from './offers.js';
 export { decodeOffers, NO_OFFERS, offerFor, offersWireguard, ownBody, ownEntries } from './offers.js';
 export type { CryptTunComponents, CryptTunPlugin } from './plugin.js';

@@ -35,8 +35,9 @@ import type {
   TunOutConfig,
   TunPlugin,
 } from '@bmx7/plugin-tun';
-import { prefixToString } from '@bmx7/plugin-tun';
+import { DEFAULT_TUN_DEV_NAME, prefixToString } from '@bmx7/plugin-tun';
 import type { WgDeviceWant, WgPeerWant, WgPlugin } from '@bmx7/plugin-wg';
+import { CRYPT_TUN_DEVICE_SUFFIX_LENGTH, gatewayDeviceName, receivingDeviceName } from './names.js';
 import { type CryptOffers, decodeOffers, NO_OFFERS, offerFor, offersWireguard, ownBody } from './offers.js';
 import { type CryptDecision, cryptDecision, cryptLevel } from './policy.js';
 
@@ -171,8 +172,8 @@ export function createCryptTunPlugin() {
       }
     };
 
-    const receivingName = () => `${config?.tunDevName ?? 'X7'}wgIn`;
-    const gatewayDevName = (id: string) => `${config?.tunDevName ?? 'X7'}wg_${id.slice(0, 8).toUpperCase()}`;
+    const receivingName = () => receivingDeviceName(config?.tunDevName ?? DEFAULT_TUN_DEV_NAME);
+    const gatewayDevName = (id: string) => gatewayDeviceName(config?.tunDevName ?? DEFAULT_TUN_DEV_NAME, id);
 
     /** The receiving device's peers: admitted nodes offering their own networks with WireGuard. */
     /** The PQ PSK pairs of this round (initiator towards gateways, responder for clients). */
@@ -247,6 +248,7 @@ export function createCryptTunPlugin() {
     };
 
     const hook: TunCryptHook = {
+      deviceSuffixLength: CRYPT_TUN_DEVICE_SUFFIX_LENGTH,
       admit: (search, gateway, net) => terms(search, gateway, net).admitted,
       terms,
       configured(c) {

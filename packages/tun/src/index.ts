@@ -43,6 +43,14 @@ export type {
   TunnelsExplanation,
 } from './explain.js';
 export { cryptText, explainSelection, formatMetric } from './explain.js';
+export {
+  IFNAME_MAX,
+  OUT_DEVICE_SUFFIX_LENGTH,
+  outDeviceName,
+  SHORT_ID_DIGITS,
+  TUN_DEV_NAME_MAX,
+  tunDevNameLimit,
+} from './names.js';
 export type { Family, Prefix } from './net.js';
 export { parsePrefix, prefixToString } from './net.js';
 export type {

@@ -202,4 +202,27 @@ describe('parseTunSettings', () => {
     const devs = Object.fromEntries(Array.from({ length: 16 }, (_, i) => [`d${i}`, {}]));
     expect(() => parseTunSettings(new Map([['tunDev', multi(devs)]]))).toThrow(/at most 15/);
   });
+
+  it('refuses a tunDevName whose longest device name would not fit Linux interface names', () => {
+    const prefix = (v: string, opts = {}) =>
+      parseTunSettings(new Map([['tunDevName', { kind: 'single', value: v, children: {} }]]), opts);
+    expect(prefix('X7').tunDevName).toBe('X7');
+    expect(prefix('Dr1').tunDevName).toBe('Dr1');
+    for (const v of ['ABCD', 'bmx7x']) {
+      let e: unknown;
+      try {
+        prefix(v);
+      } catch (x) {
+        e = x;
+      }
+      expect(e).toBeInstanceOf(TunConfigError);
+      expect((e as TunConfigError).option).toBe('tunDevName');
+      expect((e as Error).message).toBe(
+        `tunDevName: at most 3 characters ("${v}" has ${v.length}): the device names made from it, like <tunDevName>Out_<8 hex digits>, must fit Linux's 15-byte interface names`,
+      );
+    }
+    // another plugin's longer names lower the limit
+    expect(() => prefix('Dr1', { derivedSuffixLength: 13 })).toThrow(/at most 2 characters/);
+    expect(prefix('Dr1', { derivedSuffixLength: 11 }).tunDevName).toBe('Dr1');
+  });
 });

@@ -5,6 +5,7 @@
  * say so. This list is the source of truth for the tun options.
  */
 import type { PluginOption, PluginOptionType, PluginOptionValue, PluginSettings } from '@bmx7/core';
+import { IFNAME_MAX, TUN_DEV_NAME_MAX, tunDevNameLimit } from './names.js';
 import {
   type Family,
   hasHostBits,
@@ -36,8 +37,6 @@ export const HYSTERESIS_MAX = Math.min(100000, UMETRIC_MULTIPLY_MAX - 100);
 export const RATING_MAX = Math.min(2147483647, UMETRIC_MULTIPLY_MAX - HYSTERESIS_MAX);
 /** Names of tunOut and tunIn instances are shorter than NETWORK_NAME_LEN (32). */
 const NETWORK_NAME_LEN = 32;
-/** IFNAMSIZ − 1: a tunDev's interface name (prefix + name) must fit the kernel's. */
-const IFNAME_MAX = 15;
 /** Hostnames of up to MAX_HOSTNAME_LEN characters are accepted as gwName. */
 const MAX_HOSTNAME_LEN = 64;
 /** tableRule bounds: preference MIN/MAX_IP_RULE_TUN, table MIN/MAX_IP_TABLE_TUN. */
@@ -56,11 +55,13 @@ const BANDWIDTH: PluginOptionType = { kind: 'string', maxLength: 20 };
 /** The options in the reference's order (tun.c's option table), the `tunnels` table excluded. */
 export const TUN_PLUGIN_OPTIONS: readonly PluginOption[] = [
   {
+    // The reference's syntax takes 5 characters (it shortens the gateway id in its names instead);
+    // the check refuses a prefix whose longest device name would not fit (names.ts).
     name: 'tunDevName',
     type: { kind: 'string', maxLength: 5 },
     default: DEFAULT_TUN_DEV_NAME,
     when: 'init',
-    help: 'first letters of the tunnel interface names (at most 5)',
+    help: `first letters of the tunnel interface names (at most ${TUN_DEV_NAME_MAX}: a client's tunnel <tunDevName>Out_<8 hex digits> must fit the ${IFNAME_MAX} bytes of an interface name)`,
   },
   {
     name: 'proactiveTunRoutes',
@@ -386,6 +387,11 @@ export interface ParseTunOptions {
   /** The core's tablePrefHnas and tableHnas (default 70 and 70): tableRule must stay clear of them. */
   readonly hnaRulePref?: number;
   readonly hnaTable?: number;
+  /**
+   * How many characters another plugin's device names add to tunDevName at most (crypt-tun's
+   * WireGuard devices): tunDevName must leave room for them too.
+   */
+  readonly derivedSuffixLength?: number;
 }
 
 /** A refused tun option; `option` and `child` name it (STYLE.md rule 13). */
@@ -438,6 +444,16 @@ export function parseTunSettings(settings: PluginSettings, options: ParseTunOpti
     prefixSetting && prefixSetting.kind === 'single' ? String(prefixSetting.value) : DEFAULT_TUN_DEV_NAME;
   if (tunDevName.length > 5 || !validName(tunDevName))
     throw new TunConfigError('tunDevName', undefined, undefined, `invalid name prefix "${tunDevName}"`);
+  const limit = tunDevNameLimit(
+    options.derivedSuffixLength === undefined ? [] : [options.derivedSuffixLength],
+  );
+  if (tunDevName.length > limit)
+    throw new TunConfigError(
+      'tunDevName',
+      undefined,
+      undefined,
+      `at most ${limit} characters ("${tunDevName}" has ${tunDevName.length}): the device names made from it, like <tunDevName>Out_<8 hex digits>, must fit Linux's ${IFNAME_MAX}-byte interface names`,
+    );
 
   const tunMtu = single('tunMtu', -1);
   const tunDevs = instances('tunDev')

@@ -198,6 +198,40 @@ describe('tun plugin in the simulator', () => {
     ]);
   });
 
+  it("a network on a gateway's second tunDev gets a device whose name fits, beside the first tunDev's", async () => {
+    // g1 announces fdbb::/16 through its first tunDev (tun6Id 0) and fdcc::/16 through its second
+    const twoDevs: Settings = {
+      tunDev: {
+        a: { tun6Address: 'fdaa:1::1/64', tun4Address: '10.1.0.1/24' },
+        b: { tun6Address: 'fdab:1::1/64' },
+      },
+      tunIn: {
+        net6: { network: 'fdbb::/16', bandwidth: '100M' },
+        other6: { network: 'fdcc::/16', bandwidth: '100M', tunDev: 'X7b' },
+      },
+    };
+    const searches: Settings = {
+      tunDev: client.tunDev as Record<string, PluginChildValues>,
+      tunOut: { v6: { network: 'fdbb::/16' }, other6: { network: 'fdcc::/16' } },
+    };
+    const { sim, plugins, backends } = mesh({ g1: twoDevs, c: searches, r: {}, g2: {} });
+    await run(sim, plugins, 30_000);
+    const id = shortOf(sim, 'g1');
+    const first = `X7Out_${id}`;
+    const second = `X7Out1_${id.slice(0, 7)}`;
+    expect(tunnelRoutes(sim, 'c')).toEqual([
+      `fdbb::/16 ${first} 254 fdaa:9::1`,
+      `fdcc::/16 ${second} 254 fdaa:9::1`,
+    ]);
+    expect(
+      backends
+        .get('c')!
+        .list()
+        .map((d) => d.name)
+        .sort(),
+    ).toEqual(['X7dflt', first, second].sort());
+  });
+
   it('tableRule puts the routes into its table, with a rule of its preference', async () => {
     const tabled: Settings = {
       ...client,

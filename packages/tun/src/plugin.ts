@@ -11,6 +11,7 @@
  *   the gateway's primary address) and its network is routed into it, in the table and rule
  *   preference of `tableRule`. Devices are made when a gateway is selected and removed when it is
  *   not any more: the reference's catch-all device only delays that until traffic shows up.
+ *   Device names are names.ts's.
  *
  * Work on the system (devices, addresses) is asynchronous and done one step at a time by
  * `reconcile`, which compares what the selection wants with what exists; routes and rules go
@@ -21,6 +22,7 @@ import type { EnginePlugin, PluginHost, PluginSettings, Route, Rule, ShowRows } 
 import type { Tunnel, TunnelBackend, TunnelSpec } from './dataplane/types.js';
 import { type TunnelContributions, tunnelContributions } from './description.js';
 import { type CryptTerms, type ExplainInput, explainSelection, type TunnelsExplanation } from './explain.js';
+import { outDeviceName } from './names.js';
 import { addressToString, type Family, maskAddress, type Prefix, prefixToString } from './net.js';
 import {
   EXPORT_DISTANCE_NONE,
@@ -77,6 +79,8 @@ export interface TunCryptHook {
   carry(winners: readonly Candidate[]): Promise<ReadonlyMap<Candidate, TunnelCarrier>>;
   /** The plugin's configuration, at attach and after every accepted change of its options. */
   configured?(config: TunConfig): void;
+  /** How many characters its device names add to tunDevName at most (the option check leaves room). */
+  readonly deviceSuffixLength?: number;
 }
 
 export interface TunPluginInit {
@@ -190,13 +194,14 @@ function gatewayOf(
 export function checkTunSettings(
   next: PluginSettings,
   init: TunPluginInit = {},
-  opts: { crypt?: boolean } = {},
+  opts: { crypt?: boolean; derivedSuffixLength?: number } = {},
 ): string | undefined {
   let config: TunConfig;
   try {
     config = parseTunSettings(next, {
       ...(init.hnaRulePref === undefined ? {} : { hnaRulePref: init.hnaRulePref }),
       ...(init.hnaTable === undefined ? {} : { hnaTable: init.hnaTable }),
+      ...(opts.derivedSuffixLength === undefined ? {} : { derivedSuffixLength: opts.derivedSuffixLength }),
     });
   } catch (e) {
     return e instanceof TunConfigError ? e.message : String(e);
@@ -235,9 +240,15 @@ function unsupported(c: TunConfig): string | undefined {
 export function createTunPlugin(init: TunPluginInit = {}): (components: TunComponents) => TunPlugin {
   return (components) => {
     const { tunnels, system } = components;
+    const suffix = components.crypt?.deviceSuffixLength;
     const parseOptions = {
       ...(init.hnaRulePref === undefined ? {} : { hnaRulePref: init.hnaRulePref }),
       ...(init.hnaTable === undefined ? {} : { hnaTable: init.hnaTable }),
+      ...(suffix === undefined ? {} : { derivedSuffixLength: suffix }),
+    };
+    const checkOptions = {
+      crypt: !!components.crypt,
+      ...(suffix === undefined ? {} : { derivedSuffixLength: suffix }),
     };
     let host: PluginHost | undefined;
     let config: TunConfig = parseTunSettings(new Map(), parseOptions);
@@ -328,7 +339,7 @@ export function createTunPlugin(init: TunPluginInit = {}): (components: TunCompo
             rule();
             continue;
           }
-          const name = `${config.tunDevName}Out_${w.gateway.id.slice(0, 8).toUpperCase()}${w.net.tun6Id ? `_${w.net.tun6Id}` : ''}`;
+          const name = outDeviceName(config.tunDevName, w.gateway.id, w.net.tun6Id);
           const local = config.tunRealSrc ? primary : ip6ToString(w.endpoint);
           let d = devs.get(name);
           if (!d) {
@@ -545,10 +556,10 @@ export function createTunPlugin(init: TunPluginInit = {}): (components: TunCompo
               : [],
         );
       },
-      check: (next: PluginSettings) => checkTunSettings(next, init, { crypt: !!components.crypt }),
+      check: (next: PluginSettings) => checkTunSettings(next, init, checkOptions),
       reconfigure(next) {
         // the daemon checked them (check); a plugin used without a check still refuses nothing silently
-        const why = checkTunSettings(next, init, { crypt: !!components.crypt });
+        const why = checkTunSettings(next, init, checkOptions);
         if (why !== undefined) {
           log(0, 'tun settings refused', { reason: why });
           return;
