@@ -7,6 +7,7 @@ import { describe, expect, it, onTestFinished } from 'vitest';
 import {
   DEFAULT_KEY_PATH,
   DEFAULT_RUNTIME_DIR,
+  daemonOptionTable,
   parseBandwidth,
   parseStartArgs,
   settingsOf,
@@ -138,6 +139,23 @@ describe('bmx7d options', () => {
     expect(
       optionError(() => settings(['--config', '/c'], { '/c': 'dev=eth1\nlinkWindow=500\n' })).message,
     ).toMatch(/\/c: line 2: linkWindow/);
+  });
+
+  it('unicastHna takes IPv6 networks and refuses an IPv4 one, which HNA6 cannot carry', () => {
+    expect(
+      settings(['dev=eth1', 'unicastHna=fd01::/64', 'unicastHna=2001:db8::/48']).engine.unicastHna,
+    ).toEqual(['fd01::/64', '2001:db8::/48']);
+    const e = optionError(() => settings(['dev=eth1', 'unicastHna=fd01::/64', 'unicastHna=10.0.0.0/8']));
+    expect([e.option, e.code]).toEqual(['unicastHna', 'bad-value']);
+    expect(e.message).toBe(
+      'unicastHna: 10.0.0.0/8: IPv6 networks only (HNA6 announces IPv6 prefixes; announce an IPv4 network with tunIn)',
+    );
+    // also from the config file
+    expect(
+      optionError(() => settings(['--config', '/c', 'dev=eth1'], { '/c': 'unicastHna=192.0.2.0/24\n' }))
+        .option,
+    ).toBe('unicastHna');
+    expect(daemonOptionTable().get('unicastHna')?.help).toMatch(/IPv6/);
   });
 
   it("options of the reference's tun plugin are refused, naming the option and the plugin", () => {

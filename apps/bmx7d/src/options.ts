@@ -6,6 +6,7 @@
  *
  * Defaults that differ from the reference's (same names, bmx7d's own paths):
  *   runtimeDir /run/bmx7d, nodeRsaKey /keyPath /etc/bmx7d/rsa.der, descSqnPath /etc/bmx7d/descSqn.
+ * unicastHna takes IPv6 networks only: the reference accepts IPv4 ones it cannot announce.
  *
  * Options of the reference's plugins that bmx7d does not have (the tun plugin's tunDev, tunIn,
  * tunOut, …) are not in the table: they are refused, on the command line, in the config file and
@@ -46,6 +47,11 @@ const OWN_DEFAULTS: Record<string, OptionValue> = {
   descSqnPath: DEFAULT_DESC_SQN_PATH,
 };
 
+/** Help texts that say what bmx7d takes where the reference's say less. */
+const OWN_HELP: Record<string, string> = {
+  unicastHna: 'announce an IPv6 network (HNA6; IPv4 networks: tunIn)',
+};
+
 function withOwnDefaults(specs: readonly OptionSpec[]): OptionSpec[] {
   return specs.map((s) => {
     if (s.name === 'nodeRsaKey')
@@ -55,8 +61,9 @@ function withOwnDefaults(specs: readonly OptionSpec[]): OptionSpec[] {
           c.name === 'keyPath' ? { ...c, default: DEFAULT_KEY_PATH } : c,
         ),
       };
+    const help = OWN_HELP[s.name];
     const d = OWN_DEFAULTS[s.name];
-    return d === undefined ? s : { ...s, default: d };
+    return { ...s, ...(d === undefined ? {} : { default: d }), ...(help === undefined ? {} : { help }) };
   });
 }
 
@@ -386,7 +393,18 @@ export function settingsOf(
     }
   }
   const hna = state.get('unicastHna');
-  if (hna?.kind === 'multi') engine.unicastHna = [...hna.instances.keys()];
+  if (hna?.kind === 'multi') {
+    // HNA6 carries IPv6 prefixes only (docs/protocol.md §4.8): the reference takes an IPv4 one
+    // and cannot announce it; an IPv4 network reaches the mesh through a tunnel (tunIn)
+    const v4 = [...hna.instances.keys()].find((n) => !n.includes(':'));
+    if (v4 !== undefined)
+      throw new OptionError(
+        'bad-value',
+        `unicastHna: ${v4}: IPv6 networks only (HNA6 announces IPv6 prefixes; announce an IPv4 network with tunIn)`,
+        { option: 'unicastHna' },
+      );
+    engine.unicastHna = [...hna.instances.keys()];
+  }
   if (engine.linkDhmKey !== 0 && engine.linkDhmKey !== 17 && engine.linkDhmKey !== 18)
     throw new OptionError(
       'bad-value',

@@ -28,7 +28,10 @@ export interface EngineInit {
   /** A pre-made RSA link key (tests and simulations save the key generation). */
   linkRsaKeyMaterial?: RsaPrivateKey;
   maxDhmNeighs?: number;
-  /** Announced networks (unicastHna), e.g. "fd00:1::/64". */
+  /**
+   * Announced IPv6 networks (unicastHna), e.g. "fd00:1::/64". HNA6 holds IPv6 prefixes only
+   * (docs/protocol.md §4.8): anything else is left out, so callers refuse it first.
+   */
   unicastHna?: string[];
   /**
    * Trust configuration (trustedNodesDir): when set, even empty, the node trusts itself and these
