@@ -124,6 +124,11 @@ describe('bmx7ctl front end: plain subcommands and client flags', () => {
       json: true,
     });
     expect(parseCtlArgs(['--help']).kind).toBe('help');
+    // the reference's tables bmx7d does not have are marked as the reference daemon's
+    const help = parseCtlArgs(['--help']);
+    expect(help.kind === 'help' && help.text).toMatch(
+      /references, contents, cpu\s+\(reference daemon only\)/,
+    );
     expect(parseCtlArgs(['-h']).kind).toBe('help');
     expect(parseCtlArgs(split('-c -h'))).toMatchObject({ kind: 'request', requests: [{ op: 'help' }] });
   });

@@ -48,8 +48,9 @@ export const CTL_USAGE = `usage: bmx7ctl [--json] [--legacy] [--runtime-dir DIR]
        bmx7ctl [runtimeDir=DIR] [-l] -c OPTION...      (the reference bmx7's syntax)
 
 commands:
-  show TABLE [/r=0|1|2]     status, interfaces, links, originators, keys, references, contents,
-                            credits, trusted, cpu, tunnels, or a table a plugin registers
+  show TABLE [/r=0|1|2]     status, interfaces, links, originators, keys, credits, trusted,
+                            tunnels, or a table a plugin registers; references, contents, cpu
+                            (reference daemon only)
   TABLE [/r=N]              the same
   topology --netjson|--dot  the mesh as this node knows it: a NetJSON NetworkGraph, or the same
                             graph for Graphviz (topology alone shows the topology table)

@@ -155,6 +155,23 @@ describe('control session (JSON)', () => {
     expect((f[9] as ErrorReply).error).toMatchObject({ code: 'bad-option', option: 'bogus' });
   });
 
+  it("a table only the reference daemon has is refused as the reference's, not as unknown", () => {
+    const h = harness();
+    h.send(
+      ...['references', 'contents', 'cpu'].map((table, i) => ({
+        id: i + 1,
+        op: 'show' as const,
+        args: { table },
+      })),
+    );
+    const f = h.frames() as ErrorReply[];
+    for (const [i, table] of ['references', 'contents', 'cpu'].entries())
+      expect(f[i]!.error).toEqual({
+        code: 'unknown-table',
+        message: `requested table ${table} is the reference bmx7 daemon's: bmx7d does not have it (its tables: status links)`,
+      });
+  });
+
   it('set applies all or nothing, test applies nothing, actions go to the backend', () => {
     const h = harness();
     h.send({ id: 1, op: 'set', args: { argv: ['dev=eth1', 'dev=eth2', '/channel=6', 'txAvgInterval=900'] } });
@@ -385,6 +402,15 @@ describe('control session (the reference plain-text protocol)', () => {
     const h = harness();
     h.session.receive(enc.encode('ogmInterval=1 #'));
     expect(h.raw()).toBe('ogmInterval: 1 is out of range 200..60000\n');
+    expect(h.closed()).toBe(true);
+  });
+
+  it("refuses a reference daemon's table in text too, naming it as the reference's", () => {
+    const h = harness();
+    h.session.receive(enc.encode('show=cpu #'));
+    expect(h.raw()).toBe(
+      "requested table cpu is the reference bmx7 daemon's: bmx7d does not have it (its tables: status links)\n",
+    );
     expect(h.closed()).toBe(true);
   });
 

@@ -31,6 +31,7 @@ import {
   type VersionInfo,
 } from './protocol.js';
 import { applyOperations, type ConfigState, parameterEntries } from './state.js';
+import { REFERENCE_TABLES } from './tables.js';
 
 /**
  * A backend's answer to a change. A refusal that names an `option` (a value the daemon cannot use)
@@ -287,11 +288,15 @@ function dispatch(backend: ControlBackend, r: ControlRequest, init: SessionInit)
     case 'show': {
       const t = backend.table(r.args.table);
       if (t === undefined) {
-        return errorReply(
-          r.id,
-          'unknown-table',
-          `requested table ${r.args.table} must be one of: ${backend.tableNames().join(' ')}`,
-        );
+        const names = backend.tableNames().join(' ');
+        // a table of the reference daemon (references, contents, cpu) is named as such, not as unknown
+        if (REFERENCE_TABLES.has(r.args.table))
+          return errorReply(
+            r.id,
+            'unknown-table',
+            `requested table ${r.args.table} is the reference bmx7 daemon's: ${init.serverName ?? 'bmx7d'} does not have it (its tables: ${names})`,
+          );
+        return errorReply(r.id, 'unknown-table', `requested table ${r.args.table} must be one of: ${names}`);
       }
       return okReply(r.id, t);
     }
