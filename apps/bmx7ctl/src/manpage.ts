@@ -99,8 +99,8 @@ export const CLIENT_OPTIONS: readonly {
     text: "The daemon's runtime directory; its socket is DIR/sock. The reference syntax says runtimeDir=DIR before -c.",
   },
   {
-    flags: ['--loop'],
-    text: 'Repeat the request every second (--interval), clearing the screen, until interrupted. Not with a log stream. In the reference syntax: -l before -c (-lc).',
+    flags: ['--loop', '-l'],
+    text: 'Repeat the request every second (--interval), clearing the screen, until interrupted. Not with a log stream. -l before the command, or in the reference syntax before -c (-lc).',
   },
   {
     flags: ['--interval'],

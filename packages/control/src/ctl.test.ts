@@ -117,6 +117,22 @@ describe('bmx7ctl front end: plain subcommands and client flags', () => {
     expect(parseCtlArgs(split('--loop --interval 200 status'))).toMatchObject({ loop: 200 });
   });
 
+  it('-l before the command loops, as --loop does and as the usage says ([-l] COMMAND)', () => {
+    for (const argv of [
+      '-l show status',
+      '-l --json show status',
+      '--json -l status',
+      '-l --interval 300 links',
+    ])
+      expect(parseCtlArgs(split(argv)), argv).toMatchObject({ kind: 'request', loop: expect.any(Number) });
+    expect(parseCtlArgs(split('-l show status'))).toEqual(parseCtlArgs(split('--loop show status')));
+    expect(parseCtlArgs(split('-l --interval 300 links'))).toMatchObject({ loop: 300 });
+    // with -c it stays the reference's -l, before -c
+    expect(parseCtlArgs(split('-l -c status'))).toEqual(parseCtlArgs(split('-lc status')));
+    // after the command it is no loop flag: the reference's loopMode, which only a start takes
+    expect(parseCtlArgs(split('-c status -l'))).toMatchObject({ kind: 'usage-error' });
+  });
+
   it('dump is passed through, help is local', () => {
     expect(parseCtlArgs(split('--json dump a.pcap b.pcap'))).toEqual({
       kind: 'dump',

@@ -112,6 +112,8 @@ export function parseCtlArgs(argv: readonly string[], table?: OptionTable): CtlI
     if (w === '--json') g.json = true;
     else if (w === '--legacy') g.legacy = true;
     else if (w === '--loop') g.loop = true;
+    // -l before the command is --loop, as the reference's -l before -c (`-l -c …` and `-lc` parse there)
+    else if (w === '-l' && words.length === 0) g.loop = true;
     else if (w === '--runtime-dir' || w === '--runtimeDir') {
       if (next === undefined) return usage(`${w}: directory missing`);
       g.runtimeDir = next;
