@@ -8,7 +8,7 @@
 import { hostname } from 'node:os';
 import { OptionError, renderHelp } from '@bmx7/control';
 import { startDaemon } from './daemon.js';
-import { daemonOptionTable, parseStartArgs, settingsOf } from './options.js';
+import { daemonOptionTable, parseStartArgs, START_OPTIONS, settingsOf } from './options.js';
 import { BUILTIN_PLUGINS, checkPluginSettings } from './plugins.js';
 import { VERSION } from './version.js';
 
@@ -23,7 +23,9 @@ async function main(argv: string[]): Promise<number> {
   try {
     start = parseStartArgs(argv, undefined, daemonOptionTable(plugins));
     if (start.help) {
-      process.stdout.write(renderHelp(start.table, { program: 'bmx7d', ...start.helpOptions }));
+      process.stdout.write(
+        renderHelp(start.table, { program: 'bmx7d', programOptions: START_OPTIONS, ...start.helpOptions }),
+      );
       return 0;
     }
     settings = settingsOf(start.state, { hostname: hostname() });

@@ -31,7 +31,7 @@ import {
   PLUGIN_SUMMARY,
   whenText,
 } from './manpage.js';
-import { daemonOptionTable, parseStartArgs, settingsOf } from './options.js';
+import { daemonOptionTable, parseStartArgs, START_OPTIONS, settingsOf } from './options.js';
 import { BUILTIN_PLUGINS, checkPluginSettings, type DaemonPluginInstance } from './plugins.js';
 import { MAIN } from './test/helpers.js';
 
@@ -214,6 +214,25 @@ describe('bmx7d(8)', () => {
       const spec = TABLE.get(m.name);
       expect(m.children.map((c) => c.name)).toEqual((spec?.children ?? []).map((c) => c.name));
     }
+  });
+
+  it("names bmx7d's own options (--config FILE) as --help does: in its synopsis, none among the table's options", () => {
+    const help = bmx7d(['--help']);
+    const rendered = renderMan(writePage());
+    const synopsis = rendered.slice(rendered.indexOf('SYNOPSIS'), rendered.indexOf('DESCRIPTION'));
+    const options = rendered.slice(rendered.indexOf('\nOPTIONS'), rendered.indexOf('CONFIGURATION FILE'));
+    expect(START_OPTIONS.length).toBeGreaterThan(0);
+    for (const o of START_OPTIONS) {
+      const [flag, arg] = o.synopsis.split(' ') as [string, string];
+      // --help: in the usage line, and once explained
+      expect(help).toContain(`Usage: bmx7d [${o.synopsis}]`);
+      expect(help.split(`  ${o.synopsis}: `)).toHaveLength(2);
+      // the page: once in the synopsis, not as an option of the table, and the daemon takes it
+      expect(synopsis.split(`[${flag} ${arg}]`)).toHaveLength(2);
+      expect(options).not.toContain(flag);
+      expect(parseStartArgs([flag, 'x.conf'], () => 'dev=eth1\n', TABLE).configFile).toBe('x.conf');
+    }
+    expect(rendered).toMatch(/CONFIGURATION FILE\n\s+With --config FILE/);
   });
 
   it('its config example is a config bmx7d starts with', () => {

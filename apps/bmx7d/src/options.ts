@@ -29,6 +29,7 @@ import {
   type OptionSpec,
   type OptionTable,
   type OptionValue,
+  type ProgramOption,
   parseArgs,
   parseConfig,
   type Relevance,
@@ -155,6 +156,14 @@ const HELP_WORDS: ReadonlyMap<string, boolean> = new Map([
   ['-H', true],
   ['verboseHelp', true],
 ]);
+
+/** bmx7d's own command-line options, outside the option table: `--help` lists them. */
+export const START_OPTIONS: readonly ProgramOption[] = [
+  {
+    synopsis: '--config FILE',
+    text: 'read options from FILE (one per line, as on the command line) before the command line, which wins; SIGHUP reads FILE again',
+  },
+];
 
 /**
  * `--config FILE` / `--config=FILE` is bmx7d's own; everything else is the reference's syntax.

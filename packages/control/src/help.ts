@@ -11,13 +11,26 @@ export interface HelpOptions {
   readonly relevance?: Relevance;
   /** The program name in the usage lines (default bmx7d). */
   readonly program?: string;
+  /**
+   * The program's own command-line options, outside the option table (bmx7d's `--config FILE`):
+   * in the usage line and explained below it, one line each.
+   */
+  readonly programOptions?: readonly ProgramOption[];
+}
+
+/** A command-line option of the program itself: `--config FILE` and what it does. */
+export interface ProgramOption {
+  readonly synopsis: string;
+  readonly text: string;
 }
 
 export function renderHelp(table: OptionTable, options: HelpOptions = {}): string {
   const relevance = options.relevance ?? 2;
   const prog = options.program ?? 'bmx7d';
+  const own = options.programOptions ?? [];
   let out = '\n';
-  out += `Usage: ${prog} [LONGOPT=[-]VAL] | -[SHORTOPT[SHORTOPT...] [-]VAL] ...\n`;
+  out += `Usage: ${prog}${own.map((o) => ` [${o.synopsis}]`).join('')} [LONGOPT=[-]VAL] | -[SHORTOPT[SHORTOPT...] [-]VAL] ...\n`;
+  for (const o of own) out += `  ${o.synopsis}: ${o.text}\n`;
   out += `  e.g. ${prog} dev=eth1 dev=wlan0 d=3\n`;
   out += `  e.g. bmx7ctl -c show=status show=interfaces show=links show=originators show=credits\n`;
   out += '  e.g. bmx7ctl -c dev=-wlan0 show=interfaces \n\n';

@@ -104,6 +104,18 @@ describe('renderHelp', () => {
     expect(all).toContain('\thello sequence number window');
     expect(all.length).toBeGreaterThan(short.length);
   });
+
+  it("puts the program's own options in the usage line and explains each below it", () => {
+    const text = renderHelp(table, {
+      program: 'prog',
+      programOptions: [{ synopsis: '--config FILE', text: 'options from FILE' }],
+    });
+    expect(text.split('\n').slice(1, 3)).toEqual([
+      'Usage: prog [--config FILE] [LONGOPT=[-]VAL] | -[SHORTOPT[SHORTOPT...] [-]VAL] ...',
+      '  --config FILE: options from FILE',
+    ]);
+    expect(renderHelp(table)).not.toContain('--config');
+  });
 });
 
 describe('effective values', () => {
