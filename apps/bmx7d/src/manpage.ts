@@ -91,7 +91,7 @@ export const CATEGORY_INTRO: Readonly<Record<string, string>> = {
  */
 export const BMX7D_NOTES: Readonly<Record<string, string>> = {
   debug:
-    'In bmx7d: at start, the level of its log on standard error (0 when not given); through bmx7ctl (bmx7ctl -cdN, bmx7ctl log N) the client follows the log at level N.',
+    "In bmx7d: at start, the level of its log on standard error (the default above is bmx7d's; the reference's, -1, streams no log); through bmx7ctl (bmx7ctl -cdN, bmx7ctl log N) the client follows the log at level N.",
   syslog: 'Accepted as the reference does; bmx7d logs to standard error only.',
   plugin: 'bmx7d loads no plugin files: its plugins are built in, and plugin= is refused.',
   ipAutoPrefix: 'bmx7d takes only fd70::/16.',

@@ -2,9 +2,10 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { OptionError } from '@bmx7/control';
+import { OptionError, parseCtlArgs, requestsFromWords } from '@bmx7/control';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import {
+  DEFAULT_DEBUG,
   DEFAULT_KEY_PATH,
   DEFAULT_RUNTIME_DIR,
   daemonOptionTable,
@@ -79,6 +80,20 @@ describe('bmx7d options', () => {
     expect(s.engine.publishSupportedNodes).toBe(true);
     const d = settings(['dev=eth1']);
     expect(d).toMatchObject({ runtimeDir: DEFAULT_RUNTIME_DIR, keyPath: DEFAULT_KEY_PATH, debug: 0 });
+    // the table gives bmx7d's real default (help, man page, parameters), the reference's -1 left to bmx7ctl
+    expect(daemonOptionTable().get('debug')?.default).toBe(DEFAULT_DEBUG);
+    expect(settings(['debug=-', 'dev=eth1']).debug).toBe(0);
+    // debug=N through the control interface stays a log subscription, with the daemon's table too
+    for (const words of [['-d3'], ['debug=3']])
+      expect(requestsFromWords(words, daemonOptionTable())).toEqual({
+        ok: true,
+        requests: [{ op: 'subscribe', args: { level: 3 } }],
+      });
+    expect(parseCtlArgs(['-cd3'], daemonOptionTable())).toMatchObject({
+      kind: 'request',
+      follow: true,
+      requests: [{ op: 'subscribe', args: { level: 3 } }],
+    });
     expect(d.engine.hostname).toBe('host');
     expect(parseBandwidth('2G')).toBe(2_000_000_000n);
   });

@@ -5,7 +5,8 @@
  * option ends the daemon with exit status 2 and one line naming the option and the reason.
  *
  * Defaults that differ from the reference's (same names, bmx7d's own paths):
- *   runtimeDir /run/bmx7d, nodeRsaKey /keyPath /etc/bmx7d/rsa.der, descSqnPath /etc/bmx7d/descSqn.
+ *   runtimeDir /run/bmx7d, nodeRsaKey /keyPath /etc/bmx7d/rsa.der, descSqnPath /etc/bmx7d/descSqn;
+ *   and debug 0, the level of the log on standard error (the reference's -1: no log stream).
  * unicastHna takes IPv6 networks only: the reference accepts IPv4 ones it cannot announce.
  *
  * Options of the reference's plugins that bmx7d does not have (the tun plugin's tunDev, tunIn,
@@ -43,9 +44,15 @@ export const DEFAULT_RUNTIME_DIR = '/run/bmx7d';
 export const DEFAULT_KEY_PATH = '/etc/bmx7d/rsa.der';
 export const DEFAULT_DESC_SQN_PATH = '/etc/bmx7d/descSqn';
 
+/** The level of bmx7d's log on standard error when `debug` is not given at start. */
+export const DEFAULT_DEBUG = 0;
+
 const OWN_DEFAULTS: Record<string, OptionValue> = {
   runtimeDir: DEFAULT_RUNTIME_DIR,
   descSqnPath: DEFAULT_DESC_SQN_PATH,
+  // the reference's -1 says "no log stream" to its clients; bmx7ctl keeps that in its own table
+  // and turns debug=N into a log subscription, so only the start's stderr level uses this one
+  debug: DEFAULT_DEBUG,
 };
 
 /** Help texts that say what bmx7d takes where the reference's say less. */
@@ -452,7 +459,7 @@ export function settingsOf(
     keyPath: String(childOf('nodeRsaKey', 'keyPath')),
     keyType,
     descSqnPath: String(value('descSqnPath')),
-    debug: Math.max(0, Number(value('debug') ?? 0)),
+    debug: Number(value('debug')),
     devs,
     table: Number(childOf('ipVersion', 'tableHnas')),
     rulePref: Number(childOf('ipVersion', 'tablePrefHnas')),
