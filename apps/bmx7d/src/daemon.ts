@@ -440,6 +440,8 @@ export async function startDaemon(
       if (dirChanged || text(old.engine) !== text(ns.engine))
         eng.reconfigure({ ...ns.engine, trustedNodes: trust?.nodes() });
       pluginState = configurePlugins(eng, next, plugins, pluginState);
+      // a set is answered before a new listener can be opened (listening is asynchronous), so an
+      // address that cannot be used is logged, and the old listener keeps serving (observe/index.ts)
       if (ns.metricsListen?.text !== old.metricsListen?.text || ns.httpListen?.text !== old.httpListen?.text)
         observer
           .apply(ns.metricsListen, ns.httpListen)

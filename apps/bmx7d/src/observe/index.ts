@@ -16,8 +16,9 @@ export const SNAPSHOT_MAX_AGE_MS = 250;
 
 export interface Observer {
   /**
-   * Listens where asked (undefined: not at all), closing listeners no longer wanted. Rejects with
-   * an ObserveError when an address cannot be listened on (the others are kept).
+   * Listens where asked (undefined: not at all), closing listeners no longer wanted. A new address
+   * is listened on before the old one closes: when it cannot be, this rejects with an ObserveError
+   * naming the option, and the old listener keeps serving what moved (the others change as asked).
    */
   apply(metrics: Listen | undefined, http: Listen | undefined): Promise<void>;
   /** The listeners open now. */
@@ -77,13 +78,11 @@ export function createObserver(init: ObserverInit): Observer {
 
   const applyNow = async (metrics: Listen | undefined, http: Listen | undefined) => {
     const wanted = wantedListeners(metrics, http);
-    for (const [key, server] of [...open]) {
-      const w = wanted.get(key);
-      if (w && same(w.serves, server.serves)) continue;
-      open.delete(key);
-      await server.close();
-    }
-    const errors: Error[] = [];
+    const before = new Map([...open].map(([key, server]) => [key, server.serves]));
+    // an address that stays: what it serves changes on the same socket
+    for (const [key, w] of wanted) open.get(key)?.setServes(w.serves);
+    // a new address is listened on before anything is closed, so a failure leaves the old one serving
+    const failures: { listen: Listen; serves: Serves; error: Error }[] = [];
     for (const [key, w] of wanted) {
       if (open.has(key)) continue;
       try {
@@ -97,11 +96,37 @@ export function createObserver(init: ObserverInit): Observer {
           }),
         );
       } catch (e) {
-        const options = [w.serves.metrics && 'metricsListen', w.serves.page && 'httpListen'].filter(Boolean);
-        errors.push(new ObserveError(`${options.join(' and ')}: ${(e as Error).message}`, { cause: e }));
+        failures.push({ listen: w.listen, serves: w.serves, error: e as Error });
       }
     }
-    if (errors.length > 0) throw errors[0];
+    const failed = (kind: keyof Serves) => failures.some((f) => f.serves[kind]);
+    // then every listener serves what is wanted of it, and what it served of a failed listener's
+    const keptAt = new Map<keyof Serves, string>();
+    for (const [key, server] of [...open]) {
+      const had = before.get(key);
+      const want = wanted.get(key)?.serves ?? { metrics: false, page: false };
+      const next = {
+        metrics: want.metrics || (had?.metrics === true && failed('metrics')),
+        page: want.page || (had?.page === true && failed('page')),
+      };
+      for (const kind of ['metrics', 'page'] as const)
+        if (next[kind] && !want[kind]) keptAt.set(kind, server.listen.text);
+      if (next.metrics || next.page) {
+        if (!same(next, server.serves)) server.setServes(next);
+        continue;
+      }
+      open.delete(key);
+      await server.close();
+    }
+    if (failures.length === 0) return;
+    const f = failures[0] as (typeof failures)[number];
+    const kinds = (['metrics', 'page'] as const).filter((k) => f.serves[k]);
+    const options = kinds.map((k) => (k === 'metrics' ? 'metricsListen' : 'httpListen'));
+    const kept = [...new Set(kinds.map((k) => keptAt.get(k)).filter((t) => t !== undefined))];
+    throw new ObserveError(
+      `${options.join(' and ')}: ${f.error.message}${kept.length > 0 ? `; still served on ${kept.join(' and ')}` : ''}`,
+      { cause: f.error },
+    );
   };
 
   return {

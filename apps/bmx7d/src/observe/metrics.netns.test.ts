@@ -11,7 +11,8 @@
  * originators, traffic and the encrypted tunnel; the page's JSON; 405 for every method but GET and
  * HEAD; listeners on loopback only by default (another node cannot connect); no output of any
  * endpoint holding a node's RSA key, WireGuard private key or ML-KEM seed in any encoding; changes
- * at runtime (bmx7ctl -c metricsListen=…); an address in use stops a start with one line.
+ * at runtime (bmx7ctl -c metricsListen=…), and a move to an address that cannot be listened on
+ * keeps the old listener; an address in use stops a start with one line.
  *
  * Device names start with the nodes' tunDevNames M1 … M3 (wireguard-go's sockets share one directory).
  */
@@ -319,6 +320,26 @@ describeNetns('metrics and the status page of bmx7d nodes (metricsListen, httpLi
       },
     );
     expect(fetchIn('n2', 'http://127.0.0.1:8080/').status).toBe(200);
+  });
+
+  it('a runtime move to an address that cannot be listened on keeps the old listener serving, and is logged', async () => {
+    // not an address of n2: the new listener fails (the set was answered before it could be opened)
+    const log = () => daemonLog(mesh, 'n2', 10_000_000);
+    const r = ctl('n2', '-c', 'httpListen=192.0.2.77:8080');
+    expect(r.status, r.stderr).toBe(0);
+    await waitFor('the failure logged', () => /observe: not listening/.test(log()), { timeoutMs: 10_000 });
+    expect(log()).toMatch(
+      /observe: not listening.*httpListen: cannot listen on 192\.0\.2\.77:8080 \(EADDRNOTAVAIL\); still served on 127\.0\.0\.1:8080/,
+    );
+    expect(fetchIn('n2', 'http://127.0.0.1:8080/').status).toBe(200);
+    expect(fetchIn('n2', 'http://127.0.0.1:8080/api/status').status).toBe(200);
+    // back to the address it still serves: the same listener goes on, nothing more fails
+    const listened = () => log().match(/observe: listening/g)?.length ?? 0;
+    const before = listened();
+    expect(ctl('n2', '-c', 'httpListen=8080').status).toBe(0);
+    await waitFor('the change applied', () => listened() > before, { timeoutMs: 10_000 });
+    expect(fetchIn('n2', 'http://127.0.0.1:8080/').status).toBe(200);
+    expect(log().match(/observe: not listening/g)).toHaveLength(1);
   });
 
   it('an address in use stops a start with status 1 and one line naming the option', () => {

@@ -20,16 +20,25 @@ const get = (url: string, over: { method?: string; host?: string | undefined; ac
   accept: over.accept,
 });
 const loopback = (port = 0): Listen => ({ host: '127.0.0.1', port, text: `127.0.0.1:${port}` });
+/** Another loopback address (Linux routes all of 127.0.0.0/8 to lo). */
+const other = (port = 0): Listen => ({ host: '127.0.0.2', port, text: `127.0.0.2:${port}` });
 
 /** One HTTP exchange with a listener: status, headers and body. */
 function exchange(
   port: number,
   path: string,
-  opts: { method?: string; headers?: Record<string, string>; body?: string } = {},
+  opts: { method?: string; headers?: Record<string, string>; body?: string; address?: string } = {},
 ): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: string }> {
   return new Promise((resolve, reject) => {
     const req = request(
-      { host: '127.0.0.1', port, path, method: opts.method ?? 'GET', headers: opts.headers, agent: false },
+      {
+        host: opts.address ?? '127.0.0.1',
+        port,
+        path,
+        method: opts.method ?? 'GET',
+        headers: opts.headers,
+        agent: false,
+      },
       (res) => {
         let body = '';
         res.setEncoding('utf8');
@@ -143,14 +152,60 @@ describe('listeners', () => {
     observer = createObserver({ snapshot: () => snap, now: () => 0 });
     await observer.apply(loopback(), undefined);
     const first = observer.listeners()[0]!.listen.port;
-    await observer.apply(undefined, loopback());
+    // another address: a listener of its own, and the old one closes
+    await observer.apply(undefined, other());
     expect(observer.listeners()).toHaveLength(1);
     const second = observer.listeners()[0]!;
     expect(second.serves).toEqual({ metrics: false, page: true });
-    expect((await exchange(second.listen.port, '/')).body).toContain('<!doctype html>');
+    expect(second.listen.host).toBe('127.0.0.2');
+    expect((await exchange(second.listen.port, '/', { address: '127.0.0.2' })).body).toContain(
+      '<!doctype html>',
+    );
     await expect(exchange(first, '/metrics')).rejects.toThrow(/ECONNREFUSED/);
+    // the same address serving something else: the same socket
+    await observer.apply(other(), other());
+    expect(observer.listeners()).toEqual([
+      expect.objectContaining({ serves: { metrics: true, page: true } }),
+    ]);
+    expect(observer.listeners()[0]!.listen.port).toBe(second.listen.port);
+    expect((await exchange(second.listen.port, '/metrics', { address: '127.0.0.2' })).status).toBe(200);
     await observer.apply(undefined, undefined);
     expect(observer.listeners()).toHaveLength(0);
+  });
+
+  it('a move to an address in use keeps the old listener serving, names both, and moves once it is free', async () => {
+    const squatter = createObserver({ snapshot: () => snap, now: () => 0 });
+    try {
+      await squatter.apply(undefined, other());
+      const taken = squatter.listeners()[0]!.listen.port;
+      observer = createObserver({ snapshot: () => snap, now: () => 0 });
+      // metrics and the page on one address; the page moves to the taken one
+      await observer.apply(loopback(), loopback());
+      const old = observer.listeners()[0]!.listen;
+      await expect(observer.apply(loopback(), other(taken))).rejects.toMatchObject({
+        name: 'ObserveError',
+        message: `httpListen: cannot listen on 127.0.0.2:${taken} (EADDRINUSE); still served on ${old.text}`,
+      });
+      expect(observer.listeners().map((l) => [l.listen.text, l.serves])).toEqual([
+        [old.text, { metrics: true, page: true }],
+      ]);
+      expect((await exchange(old.port, '/')).body).toContain('<!doctype html>');
+      expect((await exchange(old.port, '/metrics')).status).toBe(200);
+      // both move to the taken address: the old one still serves both
+      await expect(observer.apply(other(taken), other(taken))).rejects.toMatchObject({
+        message: `metricsListen and httpListen: cannot listen on 127.0.0.2:${taken} (EADDRINUSE); still served on ${old.text}`,
+      });
+      expect((await exchange(old.port, '/metrics')).status).toBe(200);
+      // once the address is free, the same change moves them and closes the old listener
+      await squatter.close();
+      await observer.apply(other(taken), other(taken));
+      expect(observer.listeners().map((l) => [l.listen.text, l.serves])).toEqual([
+        [`127.0.0.2:${taken}`, { metrics: true, page: true }],
+      ]);
+      await expect(exchange(old.port, '/metrics')).rejects.toThrow(/ECONNREFUSED/);
+    } finally {
+      await squatter.close();
+    }
   });
 
   it('an address in use is an ObserveError naming the option; the other listener stays', async () => {

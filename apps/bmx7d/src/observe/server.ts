@@ -115,7 +115,10 @@ export function respond(req: ObserveRequest, ctx: ObserveContext): ObserveRespon
 export interface ObserveServer {
   /** Where it listens (the port the system chose when 0 was asked for). */
   readonly listen: Listen;
+  /** What it serves now. */
   readonly serves: Serves;
+  /** Serves something else from the next request on, on the same socket. */
+  setServes(serves: Serves): void;
   close(): Promise<void>;
 }
 
@@ -129,8 +132,11 @@ export async function startObserveServer(init: {
   snapshot(): Snapshot | undefined;
   onError?(err: Error): void;
 }): Promise<ObserveServer> {
+  let serves = init.serves;
   const ctx: ObserveContext = {
-    serves: init.serves,
+    get serves() {
+      return serves;
+    },
     loopback: isLoopback(init.listen.host),
     snapshot: init.snapshot,
   };
@@ -175,7 +181,12 @@ export async function startObserveServer(init: {
   const listen: Listen = { host, port, text: host.includes(':') ? `[${host}]:${port}` : `${host}:${port}` };
   return {
     listen,
-    serves: init.serves,
+    get serves() {
+      return serves;
+    },
+    setServes(next) {
+      serves = next;
+    },
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());
