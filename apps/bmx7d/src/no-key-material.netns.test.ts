@@ -10,9 +10,9 @@
  * `topology --netjson`, `--dot`, `explain tunnels` and their `--json`; the log stream at level 12
  * and the daemon's own log; a capture of the link decoded by `bmx7ctl dump`; the metrics and the
  * status page with its JSON (metricsListen, httpListen). All of it is searched for both nodes'
- * secrets (test/secrets.ts): the RSA key file and its private numbers, the WireGuard private keys,
- * the KEM seeds, the PSK file and the PSKs on the WireGuard devices. A hit names the secret, never
- * shows it. The search is shown to find what it looks for: `wg show` output holds the keys.
+ * secrets (test/secrets.ts): the RSA key file, its PKCS#8 form and its private numbers, the
+ * WireGuard private keys, the KEM seeds, the PSK file and the PSKs on the WireGuard devices, whole
+ * and in parts. A hit names the secret, never shows it. The search is shown to find what it looks for: `wg show` output holds the keys.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';

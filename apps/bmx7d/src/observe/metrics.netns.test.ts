@@ -34,7 +34,8 @@ import {
   primaryOf,
   showRows,
 } from '../test/helpers.js';
-import { nodeSecrets, openMetricsParse, promtoolCheck, secretsIn } from '../test/observe.js';
+import { openMetricsParse, promtoolCheck } from '../test/observe.js';
+import { findSecrets, nodeSecrets } from '../test/secrets.js';
 import { makeKeys } from '../test/trust.js';
 
 const args = lineArgs('M', 3);
@@ -251,13 +252,13 @@ describeNetns('metrics and the status page of bmx7d nodes (metricsListen, httpLi
       // WireGuard runs: its key and the KEM seed exist, so the check means something
       expect(existsSync(join(dir, 'wg', 'private.key')), `${n} wg key`).toBe(true);
       expect(existsSync(join(dir, 'wg', 'kem.key')), `${n} KEM seed`).toBe(true);
-      return nodeSecrets(join(dir, 'rsa.der')).map((s) => ({ ...s, what: `${n}'s ${s.what}` }));
+      return nodeSecrets(n, dir);
     });
-    // the check finds a key where there is one
+    // the check finds a key where there is one, and only that one: the WireGuard key file as it is
     const wgKey = readFileSync(join(mesh.node('n1').dir, 'wg', 'private.key'));
-    expect(secretsIn(Buffer.concat([Buffer.from('x'), wgKey]), secrets)).toEqual([
-      "n1's WireGuard private key (text)",
-    ]);
+    const wgHits = findSecrets('a copy', Buffer.concat([Buffer.from('x'), wgKey]), secrets);
+    expect(wgHits).toContain('n1 WireGuard private key as base64+0 in a copy');
+    expect(wgHits.filter((h) => !h.startsWith('n1 WireGuard private key as '))).toEqual([]);
     const pem = createPrivateKey({
       key: readFileSync(join(mesh.node('n2').dir, 'rsa.der')),
       format: 'der',
@@ -265,7 +266,10 @@ describeNetns('metrics and the status page of bmx7d nodes (metricsListen, httpLi
     })
       .export({ format: 'pem', type: 'pkcs8' })
       .toString();
-    expect(secretsIn(Buffer.from(pem), secrets)).toEqual(["n2's RSA node key (text)"]);
+    // PEM breaks the base64 into lines: its parts are found, and they are n2's RSA key's only
+    const pemHits = findSecrets('a PEM', Buffer.from(pem), secrets);
+    expect(pemHits).toContain('n2 RSA key as PKCS#8 as part of base64+0 in a PEM');
+    expect(pemHits.filter((h) => !h.startsWith('n2 RSA '))).toEqual([]);
     const outputs: { where: string; f: Fetched }[] = [];
     const at = {
       n1: ['127.0.0.1:9100', '127.0.0.1:8080'],
@@ -288,9 +292,9 @@ describeNetns('metrics and the status page of bmx7d nodes (metricsListen, httpLi
             });
     expect(outputs.filter((o) => o.f.status === 200).length).toBeGreaterThan(20);
     for (const { where, f } of outputs) {
-      expect(secretsIn(Buffer.concat([Buffer.from(f.head), f.body]), secrets), where).toEqual([]);
+      expect(findSecrets(where, Buffer.concat([Buffer.from(f.head), f.body]), secrets)).toEqual([]);
     }
-    console.log(`observe: ${outputs.length} responses of 3 nodes checked against ${secrets.length} keys`);
+    console.log(`observe: ${outputs.length} responses of 3 nodes checked against ${secrets.length} secrets`);
   });
 
   it('bmx7ctl -c metricsListen=… moves the listener at runtime, metricsListen=- turns it off; a bad value is refused', async () => {

@@ -23,7 +23,8 @@ import { type BrowserContext, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cleanupCryptTest } from '../test/crypt.js';
 import { bmx7dSpec, ctlFor, daemonLog, showRows } from '../test/helpers.js';
-import { HOSTILE_NAME, nodeSecrets, secretsIn, testSnapshot } from '../test/observe.js';
+import { HOSTILE_NAME, testSnapshot } from '../test/observe.js';
+import { findSecrets, nodeSecrets } from '../test/secrets.js';
 import { createObserver, type Observer } from './index.js';
 import type { Snapshot } from './snapshot.js';
 
@@ -170,9 +171,9 @@ describeNetns('the status page in headless Chromium', () => {
       console.log(`status page screenshot: ${shot}`);
 
       // what the browser was given holds no key of any node
-      const secrets = ['n1', 'n2', 'n3'].flatMap((n) => nodeSecrets(join(mesh.node(n).dir, 'rsa.der')));
+      const secrets = ['n1', 'n2', 'n3'].flatMap((n) => nodeSecrets(n, mesh.node(n).dir));
       const api = await page.evaluate(() => fetch('api/status').then((r) => r.text()));
-      expect(secretsIn(Buffer.from(`${await page.content()}${api}`), secrets)).toEqual([]);
+      expect(findSecrets('the page', Buffer.from(`${await page.content()}${api}`), secrets)).toEqual([]);
 
       const t0 = Date.now();
       const secs = () => ((Date.now() - t0) / 1000).toFixed(1);

@@ -1,13 +1,13 @@
 /**
  * A snapshot for the observe tests: three other nodes (one of them with a hostile host name, as a
  * node of the mesh may announce any bytes), two links, a plain and an encrypted tunnel, WireGuard
- * peers with a static and a post-quantum PSK, traffic and drops.
+ * peers with a static and a post-quantum PSK, traffic and drops; and promtool's checks of metrics.
+ * (Looking for key material in outputs: secrets.ts.)
  */
 import { spawnSync } from 'node:child_process';
-import { createPrivateKey } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import type { Snapshot } from '../observe/snapshot.js';
 
 /** A host name that is markup, quotes, backslashes and a newline at once. */
@@ -168,73 +168,4 @@ export function openMetricsParse(text: string): { status: number | null; output:
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
-}
-
-/** A secret in the forms it could take in an output: text encodings, and the raw bytes. */
-export interface Secret {
-  readonly what: string;
-  readonly texts: readonly string[];
-  readonly bytes: readonly Buffer[];
-}
-
-const textForms = (b: Buffer): string[] => [
-  b.toString('base64'),
-  b.toString('base64url'),
-  b.toString('hex'),
-  b.toString('hex').toUpperCase(),
-];
-
-/** Parts of a text encoding: 32-character windows every 48 characters (a leak may be partial). */
-function windows(s: string): string[] {
-  if (s.length <= 32) return [s];
-  const out: string[] = [];
-  for (let i = 0; i + 32 <= s.length; i += 48) out.push(s.slice(i, i + 32));
-  return out;
-}
-
-/**
- * A node's secrets from its key directory: the RSA node key (its PKCS#1 file and PKCS#8 form, whole
- * and past the modulus, and its private exponent, primes and CRT numbers), the WireGuard private key
- * (wg/private.key) and the ML-KEM seed (wg/kem.key), each in base64, base64url and hex (both cases),
- * whole and in parts, and as raw bytes.
- */
-export function nodeSecrets(keyPath: string): Secret[] {
-  const out: Secret[] = [];
-  const der = readFileSync(keyPath);
-  const key = createPrivateKey({ key: der, format: 'der', type: 'pkcs1' });
-  const jwk = key.export({ format: 'jwk' });
-  const pkcs8 = key.export({ format: 'der', type: 'pkcs8' });
-  // the DER forms hold the public modulus first: whole, and in parts only past it (the last 60 %)
-  const tail = (t: string) => windows(t.slice(Math.floor(t.length * 0.4)));
-  const secret = (['d', 'p', 'q', 'dp', 'dq', 'qi'] as const).map((k) =>
-    Buffer.from(jwk[k] as string, 'base64url'),
-  );
-  out.push({
-    what: 'RSA node key',
-    texts: [
-      ...[der, pkcs8].flatMap((d) => textForms(d).flatMap((t) => [t, ...tail(t)])),
-      ...secret.flatMap((p) => textForms(p).flatMap(windows)),
-    ],
-    bytes: [der, pkcs8, ...secret],
-  });
-  const dir = dirname(keyPath);
-  for (const [what, file] of [
-    ['WireGuard private key', 'wg/private.key'],
-    ['ML-KEM seed', 'wg/kem.key'],
-  ] as const) {
-    const raw = Buffer.from(readFileSync(join(dir, file), 'utf8').trim(), 'base64');
-    out.push({ what, texts: textForms(raw).flatMap(windows), bytes: [raw] });
-  }
-  return out;
-}
-
-/** The secrets found in an output (none, it is hoped): "what (form)". */
-export function secretsIn(output: Buffer, secrets: readonly Secret[]): string[] {
-  const text = output.toString('latin1');
-  const found: string[] = [];
-  for (const s of secrets) {
-    if (s.texts.some((t) => text.includes(t))) found.push(`${s.what} (text)`);
-    if (s.bytes.some((b) => output.includes(b))) found.push(`${s.what} (bytes)`);
-  }
-  return found;
 }
