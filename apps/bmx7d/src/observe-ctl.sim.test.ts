@@ -10,7 +10,9 @@
  *        g2 (fdbb::/16 at 50M)
  *
  * c runs the tun plugin (a search for fdbb::/16 with minBandwidth 1G, so the announced bandwidths
- * decide) and the topology reader.
+ * decide) and the topology reader. Its backend checks a new configuration as the daemon does
+ * (settingsOf and the built-in plugins' checks): runtime changes of crypt-tun's children, which
+ * bmx7ctl passes on, are accepted and listed by `parameters`, or refused in one line.
  */
 import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -18,7 +20,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { encodeTlvBody, TLV_TYPE, umetricToFm8 } from '@bmx7/codec';
-import { EMPTY_CONFIG, type ExplainTunnelsResult, type NetworkGraph } from '@bmx7/control';
+import { type ConfigState, EMPTY_CONFIG, type ExplainTunnelsResult, type NetworkGraph } from '@bmx7/control';
 import type { EnginePlugin } from '@bmx7/core';
 import { createMemoryBackend, createTunPlugin, type TunPlugin } from '@bmx7/plugin-tun';
 import {
@@ -34,8 +36,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDaemonBackend } from './control-backend.js';
 import { type ControlServer, startControlServer } from './control-server.js';
 import { createDaemonLogger } from './log.js';
-import { daemonOptionTable } from './options.js';
-import { BUILTIN_PLUGINS } from './plugins.js';
+import { daemonOptionTable, settingsOf } from './options.js';
+import { BUILTIN_PLUGINS, checkPluginSettings } from './plugins.js';
 import { ctlArgv } from './test/helpers.js';
 import { networkGraphErrors } from './test/netjson.js';
 import { createTopologyReader, type TopologyReader } from './topology.js';
@@ -90,6 +92,7 @@ describe('topology and explain through the control socket and bmx7ctl (simulated
   let reader: TopologyReader;
   let server: ControlServer;
   let dir: string;
+  let state: ConfigState = EMPTY_CONFIG;
   const ctl = async (...args: string[]) => {
     const r = await run(process.execPath, ctlArgv(['--runtime-dir', dir, ...args]), {
       encoding: 'utf8',
@@ -151,9 +154,17 @@ describe('topology and explain through the control socket and bmx7ctl (simulated
       logger: createDaemonLogger(-1, () => {}),
       version: 'bmx7d-test',
       revision: '0000000',
-      config: () => EMPTY_CONFIG,
-      check: () => {},
-      adopt: () => {},
+      // the daemon's own check of a configuration (daemon.ts derive), and a configuration in force
+      config: () => state,
+      check: (next) => {
+        settingsOf(next, { hostname: 'c' });
+        checkPluginSettings(next, BUILTIN_PLUGINS);
+      },
+      adopt: (next) => {
+        settingsOf(next, { hostname: 'c' });
+        checkPluginSettings(next, BUILTIN_PLUGINS);
+        state = next;
+      },
       compatibility: () => 21,
       plugin: (name) => plugins.get(name),
       metric: () => undefined,
@@ -218,5 +229,55 @@ describe('topology and explain through the control socket and bmx7ctl (simulated
     expect(text).toMatch(/below g1: g2's announced bandwidth \S+ is below minBandwidth/);
     // the gateways' own tunDev networks are listed as excluded, with the reason
     expect(text).toContain('excluded: outside the searched network fdbb::/16');
+  }, 60_000);
+
+  it("bmx7ctl -c changes crypt-tun's children and wider ranges at runtime; the daemon judges them", async () => {
+    const psk = join(dir, 'search.psk');
+    await ctl(
+      '-c',
+      'tunOut=x',
+      '/network=10.0.0.0/8',
+      '/crypt=2',
+      '/pq=1',
+      `/wgPsk=${psk}`,
+      '/hysteresis=50000',
+      '/rating=2000',
+      'tunIn=y',
+      '/network=192.0.2.0/24',
+      '/crypt=1',
+    );
+    const params = JSON.parse(await ctl('--json', '-c', 'parameters')) as {
+      parameters: { name: string; value: string; children?: { name: string; value: string }[] }[];
+    };
+    const of = (name: string, value: string) =>
+      Object.fromEntries(
+        (params.parameters.find((p) => p.name === name && p.value === value)?.children ?? []).map((c) => [
+          c.name,
+          c.value,
+        ]),
+      );
+    expect(of('tunOut', 'x')).toMatchObject({
+      network: '10.0.0.0/8',
+      crypt: '2',
+      pq: '1',
+      wgPsk: psk,
+      hysteresis: '50000',
+      rating: '2000',
+    });
+    expect(of('tunIn', 'y')).toMatchObject({ network: '192.0.2.0/24', crypt: '1' });
+    // and in the reference's table of parameters, with the default beside a changed child
+    const text = await ctl('-c', 'parameters');
+    expect(text).toMatch(/^ tunOut +x +\(\) *$/m);
+    expect(text).toMatch(/^ {4}\/crypt +2 +\(\) *$/m);
+    expect(text).toMatch(/^ {4}\/hysteresis +50000 +\(20\) *$/m);
+    // what the daemon refuses: one line, exit status 1, and the configuration stays
+    const refused = await ctl('-c', 'tunOut=x', '/crypt=3').then(
+      () => undefined,
+      (e: { code: number; stderr: string }) => e,
+    );
+    expect(refused?.code).toBe(1);
+    expect(refused?.stderr.trim().split('\n')).toHaveLength(1);
+    expect(refused?.stderr).toBe('bmx7ctl: tunOut /crypt: 3 is out of range 0..2\n');
+    expect(state.get('tunOut')).toMatchObject({ kind: 'multi' });
   }, 60_000);
 });
