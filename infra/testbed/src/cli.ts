@@ -5,9 +5,11 @@
  *   bmx7-testbed up <topology> [--name NAME] [--daemon 'CMD ARGS…'] [--keep-logs]
  *       builds the mesh, starts the daemon command in every node (placeholders: {node} {dir} {devs}
  *       where {devs} expands to one dev=<iface> argument per interface), prints the nodes and stays in
- *       the foreground; Ctrl-C or SIGTERM tears everything down.
+ *       the foreground; Ctrl-C or SIGTERM tears everything down. A daemon that dies is reported with
+ *       the end of its log; when every daemon has died, the mesh is torn down and up exits with 1.
  *   bmx7-testbed exec <name> <node> -- <command…>      runs a command inside a node of a running mesh
- *   bmx7-testbed down <name>                           stops a running mesh (or cleans up after a crash)
+ *   bmx7-testbed down <name>                           stops a running mesh (or cleans up after a crash),
+ *                                                      with the wireguard-go sockets of its devices
  *   bmx7-testbed list                                  running meshes
  *
  * Topologies: line:N, ring:N, grid:WxH, edges:1-2,2-3,… (see topology.ts).
@@ -15,7 +17,8 @@
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createMesh, type DaemonSpec, type MeshNode } from './mesh.js';
+import { bedLeftovers, clearLeftovers } from '@bmx7/testenv/netns';
+import { createMesh, type DaemonExit, type DaemonSpec, type MeshNode } from './mesh.js';
 import { parseTopology, TopologyError } from './topology.js';
 
 const STATE_DIR = process.env.BMX7_TESTBED_STATE ?? '/run/bmx7-testbed';
@@ -98,17 +101,55 @@ async function up(argv: string[]): Promise<void> {
     dropState(name);
   };
   process.once('exit', teardown);
-  if (daemon) mesh.startAll((n) => daemonFromTemplate(daemon, n));
+  // the mesh stays up until a signal: nothing else may keep the process alive (no daemon, or none left)
+  const alive = setInterval(() => {}, 1 << 30);
+  const signalled = new Promise<'signal'>((resolve) => {
+    for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.once(sig, () => resolve('signal'));
+  });
+  const died: string[] = [];
+  let allDied: Promise<'died'> | undefined;
+  if (daemon) {
+    const ends = [...mesh.nodes.values()].map(async (n) => {
+      mesh.start(n.name, (node) => daemonFromTemplate(daemon, node));
+      const how = await (mesh.exited(n.name) as Promise<DaemonExit>);
+      died.push(n.name);
+      process.stderr.write(`bmx7-testbed: ${deathNotice(n, how)}\n`);
+    });
+    allDied = Promise.all(ends).then(() => 'died' as const);
+  }
   for (const n of mesh.nodes.values()) {
     const links = n.links.map((l) => `${l.iface}→${l.peer}`).join(' ');
     process.stdout.write(`${n.name} ns=${n.ns} ${links}\n`);
   }
   process.stdout.write(`mesh ${name} is up; Ctrl-C or "bmx7-testbed down ${name}" tears it down\n`);
-  await new Promise<void>((resolve) => {
-    for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.once(sig, () => resolve());
-  });
+  const why = await Promise.race([signalled, ...(allDied ? [allDied] : [])]);
+  clearInterval(alive);
+  if (why === 'died') {
+    process.stderr.write(`bmx7-testbed: every daemon died (${died.join(', ')}); mesh ${name} torn down\n`);
+    teardown();
+    process.exit(1);
+  }
   teardown();
   process.exit(0);
+}
+
+/** Lines of a daemon's log shown when it dies. */
+const LOG_TAIL_LINES = 15;
+
+/** `n2's daemon exited with status 1; the end of its log (…/daemon.log):` and the log's last lines. */
+function deathNotice(node: MeshNode, how: DaemonExit): string {
+  const end = how.signal !== null ? `was killed by ${how.signal}` : `exited with status ${how.code}`;
+  const file = join(node.dir, 'daemon.log');
+  let lines: string[] = [];
+  try {
+    lines = readFileSync(file, 'utf8').trimEnd().split('\n').slice(-LOG_TAIL_LINES);
+  } catch {
+    // no log
+  }
+  const tail = lines.filter((l) => l !== '');
+  return tail.length === 0
+    ? `${node.name}'s daemon ${end}; its log (${file}) is empty`
+    : `${node.name}'s daemon ${end}; the end of its log (${file}):\n${tail.map((l) => `  ${l}`).join('\n')}`;
 }
 
 function exec(argv: string[]): void {
@@ -133,12 +174,16 @@ function down(argv: string[]): void {
   } catch {
     // the owner is gone (crashed): clean up what it left
   }
+  // what the namespaces hold (their devices), read while they have names; then their processes
+  // go, the namespaces, what outlived them, and the wireguard-go sockets of their devices nobody serves
+  const left = bedLeftovers(st.nodes.map((n) => n.ns));
   for (const n of st.nodes) {
     for (const pid of spawnSync('ip', ['netns', 'pids', n.ns], { encoding: 'utf8' }).stdout.split(/\s+/)) {
       if (pid) spawnSync('kill', ['-9', pid]);
     }
     spawnSync('ip', ['netns', 'del', n.ns]);
   }
+  for (const path of clearLeftovers(left)) process.stdout.write(`removed ${path}\n`);
   dropState(name);
 }
 

@@ -1,5 +1,6 @@
 export {
   createMesh,
+  type DaemonExit,
   type DaemonSpec,
   linkLocalOf,
   listBedNamespaces,

@@ -38,6 +38,12 @@ export interface DaemonSpec {
   env?: Record<string, string>;
 }
 
+/** How a node's daemon ended: its exit status, or the signal that ended it. */
+export interface DaemonExit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+}
+
 export interface Mesh {
   readonly id: string;
   readonly plan: MeshPlan;
@@ -47,6 +53,11 @@ export interface Mesh {
   execOk(name: string, cmd: string, args: string[], opts?: { timeoutMs?: number }): string;
   /** Starts a daemon in a node (stdout and stderr go to <dir>/daemon.log); replaces a running one. */
   start(name: string, spec: (node: MeshNode) => DaemonSpec): ChildProcess;
+  /**
+   * Resolves when the daemon started last in a node has ended and its log is written; undefined
+   * for a node without one.
+   */
+  exited(name: string): Promise<DaemonExit> | undefined;
   /** Starts a daemon in every node. */
   startAll(spec: (node: MeshNode) => DaemonSpec): void;
   /** Stops a node's daemon with `signal` and waits until it has exited. */
@@ -70,6 +81,7 @@ export function createMesh(topology: Topology, opts: MeshOptions = {}): Mesh {
   const workDir = mkdtempSync(join(tmpdir(), `bmx7-testbed-${bed.id}-`));
   const nodes = new Map<string, MeshNode>();
   const daemons = new Map<string, ChildProcess>();
+  const exits = new Map<string, Promise<DaemonExit>>();
   let cleaned = false;
 
   const mesh: Mesh = {
@@ -95,10 +107,27 @@ export function createMesh(topology: Topology, opts: MeshOptions = {}): Mesh {
       const log = createWriteStream(join(n.dir, 'daemon.log'), { flags: 'a' });
       child.stdout?.pipe(log, { end: false });
       child.stderr?.pipe(log, { end: false });
-      child.once('exit', () => log.end());
+      exits.set(
+        name,
+        new Promise<DaemonExit>((resolve) => {
+          child.once('exit', (code, signal) => {
+            // what it wrote last is still in the pipes: wait for them to close (not for ever: a
+            // process it started may hold them), then for the file
+            let ended = false;
+            const end = () => {
+              if (ended) return;
+              ended = true;
+              log.end(() => resolve({ code, signal }));
+            };
+            child.once('close', end);
+            setTimeout(end, 500).unref();
+          });
+        }),
+      );
       daemons.set(name, child);
       return child;
     },
+    exited: (name) => exits.get(name),
     startAll(spec) {
       for (const name of nodes.keys()) mesh.start(name, spec);
     },

@@ -1,11 +1,22 @@
 /**
  * A small network-namespace bed for tests: namespaces and veth links with unique, prefixed names,
  * commands and long-running processes inside them, and cleanup on every exit path (the test's own
- * afterAll, process exit, SIGINT and SIGTERM). infra/testbed builds whole meshes on top of it.
+ * afterAll, process exit, SIGINT and SIGTERM), wireguard-go sockets of its devices included.
+ * infra/testbed builds whole meshes on top of it.
  *
  *   bed.ns('a') ──veth── bed.ns('b')        names: b7<bed id><tag>, interfaces ≤ 15 characters
  */
 import { type ChildProcess, type SpawnOptions, spawn, spawnSync } from 'node:child_process';
+import { bedLeftovers, clearLeftovers } from './leftovers.js';
+
+export {
+  bedLeftovers,
+  clearLeftovers,
+  type Leftovers,
+  processesIn,
+  socketServed,
+  UAPI_DIR,
+} from './leftovers.js';
 
 export interface ExecResult {
   status: number | null;
@@ -28,7 +39,11 @@ export interface NetnsBed {
   spawn(ns: string, cmd: string, args: string[], opts?: SpawnOptions): ChildProcess;
   /** A name for something machine-wide (e.g. a wireguard-go device), unique to this bed. */
   name(tag: string): string;
-  /** Kills every process and deletes every namespace of this bed. Idempotent. */
+  /**
+   * Kills every process and deletes every namespace of this bed, then what outlived them: processes
+   * still in them, and the wireguard-go sockets of their devices that nobody serves (leftovers.ts).
+   * Idempotent.
+   */
   cleanup(): void;
 }
 
@@ -117,6 +132,8 @@ export function createNetnsBed(prefix = 't'): NetnsBed {
       return child;
     },
     cleanup() {
+      // what the namespaces hold, read while they have names
+      const left = bedLeftovers(namespaces);
       for (const p of procs) {
         if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL');
       }
@@ -133,6 +150,7 @@ export function createNetnsBed(prefix = 't'): NetnsBed {
         }
       }
       for (const ns of namespaces.reverse()) sh('ip', ['netns', 'del', ns]);
+      clearLeftovers(left);
       namespaces.length = 0;
       linkNames.length = 0;
       live.delete(bed);
