@@ -18,6 +18,11 @@ export interface Listen {
 /** The address a bare port listens on. */
 export const DEFAULT_LISTEN_HOST = '127.0.0.1';
 
+/** Where to listen, with its text (an IPv6 address in brackets). */
+export function listenAt(host: string, port: number): Listen {
+  return { host, port, text: host.includes(':') ? `[${host}]:${port}` : `${host}:${port}` };
+}
+
 const LISTEN_FORM = '[ADDR:]PORT, an IPv6 address in brackets ([::1]:9100)';
 const LISTEN_TYPE = {
   kind: 'string',
@@ -26,32 +31,34 @@ const LISTEN_TYPE = {
   form: '[ADDR:]PORT',
 } as const;
 
+/** One of the two options: what it serves (and how, after "read-only"), and an example address. */
+const listenOption = (name: string, what: string, how: string, example: string): OptionSpec => ({
+  name,
+  type: LISTEN_TYPE,
+  when: 'both',
+  order: 9,
+  relevance: 1,
+  config: true,
+  category: 'observe',
+  help:
+    `serve ${what} (read-only${how}); ` +
+    `a bare PORT listens on ${DEFAULT_LISTEN_HOST}, an IPv6 ADDR goes in brackets (${example}); default: off`,
+});
+
 /** bmx7d's options for observing the node (they follow the core's in help and in the manual). */
 export const OBSERVE_OPTIONS: readonly OptionSpec[] = [
-  {
-    name: 'metricsListen',
-    type: LISTEN_TYPE,
-    when: 'both',
-    order: 9,
-    relevance: 1,
-    config: true,
-    category: 'observe',
-    help:
-      'serve metrics for Prometheus at http://ADDR:PORT/metrics (read-only; OpenMetrics or the Prometheus text format, as the scraper asks); ' +
-      `a bare PORT listens on ${DEFAULT_LISTEN_HOST}, an IPv6 ADDR goes in brackets ([::1]:9100); default: off`,
-  },
-  {
-    name: 'httpListen',
-    type: LISTEN_TYPE,
-    when: 'both',
-    order: 9,
-    relevance: 1,
-    config: true,
-    category: 'observe',
-    help:
-      'serve the live status page (originators, links, tunnels, a drawing of the mesh) and its JSON at http://ADDR:PORT/ (read-only); ' +
-      `a bare PORT listens on ${DEFAULT_LISTEN_HOST}, an IPv6 ADDR goes in brackets ([::1]:8080); default: off`,
-  },
+  listenOption(
+    'metricsListen',
+    'metrics for Prometheus at http://ADDR:PORT/metrics',
+    '; OpenMetrics or the Prometheus text format, as the scraper asks',
+    '[::1]:9100',
+  ),
+  listenOption(
+    'httpListen',
+    'the live status page (originators, links, tunnels, a drawing of the mesh) and its JSON at http://ADDR:PORT/',
+    '',
+    '[::1]:8080',
+  ),
 ];
 
 /**
@@ -66,14 +73,14 @@ export function parseListen(option: string, raw: string): Listen {
   const port = Number(m[2]);
   if (port < 1 || port > 65535) throw bad('has a port outside 1-65535');
   const addr = m[1];
-  if (addr === undefined) return { host: DEFAULT_LISTEN_HOST, port, text: `${DEFAULT_LISTEN_HOST}:${port}` };
+  if (addr === undefined) return listenAt(DEFAULT_LISTEN_HOST, port);
   if (addr.startsWith('[') && addr.endsWith(']')) {
     const host = addr.slice(1, -1);
     if (!isIPv6(host.replace(/%.*$/, ''))) throw bad('has no IPv6 address in its brackets');
-    return { host, port, text: `[${host}]:${port}` };
+    return listenAt(host, port);
   }
   if (!isIPv4(addr)) throw bad(`has no IPv4 address before the port (an IPv6 one goes in brackets)`);
-  return { host: addr, port, text: `${addr}:${port}` };
+  return listenAt(addr, port);
 }
 
 /** Whether an address is a loopback one (127.0.0.0/8, ::1, ::ffff:127.0.0.0/104); names are not. */

@@ -13,7 +13,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { isLoopback, type Listen } from './listen.js';
+import { isLoopback, type Listen, listenAt } from './listen.js';
 import { CONTENT_TYPES, formatFor, renderMetrics } from './metrics.js';
 import { PAGE_CSP, STATUS_PAGE } from './page.js';
 import type { Snapshot } from './snapshot.js';
@@ -124,6 +124,11 @@ export interface ObserveServer {
 
 /** At most this many connections at once; more wait in the kernel's backlog or are refused. */
 const MAX_CONNECTIONS = 64;
+/**
+ * A connection on which nothing moves for this long is closed: a client that stops reading its
+ * answer (which Node's request timeouts do not cover) cannot hold one of MAX_CONNECTIONS for good.
+ */
+const IDLE_TIMEOUT_MS = 10_000;
 
 /** Starts a listener; rejects with an ObserveError naming the address when it cannot listen. */
 export async function startObserveServer(init: {
@@ -156,10 +161,19 @@ export async function startObserveServer(init: {
     res.end(req.method === 'HEAD' ? undefined : body);
   };
   const server: Server = createServer(
-    { maxHeaderSize: 8192, requestTimeout: 10_000, headersTimeout: 5_000, keepAliveTimeout: 5_000 },
+    {
+      maxHeaderSize: 8192,
+      requestTimeout: 10_000,
+      headersTimeout: 5_000,
+      keepAliveTimeout: 5_000,
+      // the two timeouts above are checked this often (Node's default: 30 s)
+      connectionsCheckingInterval: 1_000,
+    },
     handler,
   );
   server.maxConnections = MAX_CONNECTIONS;
+  // with no 'timeout' listener, Node destroys the idle socket
+  server.setTimeout(IDLE_TIMEOUT_MS);
   server.on('clientError', (err, socket) => {
     init.onError?.(err);
     socket.destroy();
@@ -176,9 +190,7 @@ export async function startObserveServer(init: {
       resolve();
     });
   });
-  const port = (server.address() as AddressInfo).port;
-  const host = init.listen.host;
-  const listen: Listen = { host, port, text: host.includes(':') ? `[${host}]:${port}` : `${host}:${port}` };
+  const listen = listenAt(init.listen.host, (server.address() as AddressInfo).port);
   return {
     listen,
     get serves() {
