@@ -36,6 +36,20 @@ export function metricNames(s: Snapshot): string[] {
   return families(s).map((f) => sampleName(f));
 }
 
+type Sample = Family['samples'][number];
+const family =
+  (kind: Kind) =>
+  (name: string, help: string, samples: readonly Sample[]): Family => ({ name, kind, help, samples });
+const gauge = family('gauge');
+const counter = family('counter');
+/** An info metric: one sample of value 1 per label set. */
+const info = (name: string, help: string, labels: readonly Labels[]): Family =>
+  family('info')(
+    name,
+    help,
+    labels.map((l) => ({ labels: l, value: 1 })),
+  );
+
 const sampleName = (f: Family) =>
   f.kind === 'counter' ? `${f.name}_total` : f.kind === 'info' ? `${f.name}_info` : f.name;
 
@@ -50,238 +64,167 @@ function families(s: Snapshot): Family[] {
   const peer = (p: Snapshot['wgPeers'][number]) => ({ dev: p.dev, peer: p.name, peer_id: p.shortId });
   const byType = (pick: (f: Snapshot['traffic']['frames'][number]) => number) =>
     s.traffic.frames.map((f) => ({ labels: { type: f.type }, value: pick(f) }));
+  const one = (value: number) => [{ value }];
   return [
-    {
-      name: 'bmx7_node',
-      kind: 'info',
-      help: 'This node: host name, short and full node id, primary address, bmx7d version and revision.',
-      samples: [
+    info(
+      'bmx7_node',
+      'This node: host name, short and full node id, primary address, bmx7d version and revision.',
+      [
         {
-          labels: {
-            name: s.node.name,
-            short_id: s.node.shortId,
-            node_id: s.node.nodeId,
-            primary_ip: s.node.primaryIp,
-            version: s.node.version,
-            revision: s.node.revision,
-          },
-          value: 1,
+          name: s.node.name,
+          short_id: s.node.shortId,
+          node_id: s.node.nodeId,
+          primary_ip: s.node.primaryIp,
+          version: s.node.version,
+          revision: s.node.revision,
         },
       ],
-    },
-    {
-      name: 'bmx7_uptime_seconds',
-      kind: 'gauge',
-      help: 'Seconds since the routing engine started.',
-      samples: [{ value: s.node.uptimeSeconds }],
-    },
-    {
-      name: 'bmx7_description_sqn',
-      kind: 'gauge',
-      help: "Sequence number of this node's current description.",
-      samples: [{ value: s.node.descSqn }],
-    },
-    {
-      name: 'bmx7_links',
-      kind: 'gauge',
-      help: 'Links to neighbours (one per neighbour interface and own interface).',
-      samples: [{ value: s.links.length }],
-    },
-    {
-      name: 'bmx7_link_rq_ratio',
-      kind: 'gauge',
-      help: "A link's receive quality: the share of the neighbour's HELLOs received (0-1).",
-      samples: s.links.map((l) => ({ labels: link(l), value: l.rq })),
-    },
-    {
-      name: 'bmx7_link_tq_ratio',
-      kind: 'gauge',
-      help: "A link's transmit quality: the share of own HELLOs the neighbour received (0-1).",
-      samples: s.links.map((l) => ({ labels: link(l), value: l.tq })),
-    },
-    {
-      name: 'bmx7_originators',
-      kind: 'gauge',
-      help: 'Other nodes known with a description (originators).',
-      samples: [{ value: s.originators.length }],
-    },
-    {
-      name: 'bmx7_originator_path_metric',
-      kind: 'gauge',
-      help: "Path metric to an originator: the protocol's bandwidth-like value in bit/s (0: not routed).",
-      samples: s.originators.map((o) => ({ labels: orig(o), value: o.metric })),
-    },
-    {
-      name: 'bmx7_originator_hops',
-      kind: 'gauge',
-      help: 'Hops on the path to an originator.',
-      samples: s.originators.map((o) => ({ labels: orig(o), value: o.hops })),
-    },
-    {
-      name: 'bmx7_routes',
-      kind: 'gauge',
-      help: 'Routes this node exports to the kernel (the host routes of originators and their announced networks).',
-      samples: [{ value: s.routes }],
-    },
-    {
-      name: 'bmx7_descriptions',
-      kind: 'gauge',
-      help: "Node descriptions held, this node's own included.",
-      samples: [{ value: s.descriptions }],
-    },
-    {
-      name: 'bmx7_keys',
-      kind: 'gauge',
-      help: 'Node keys known, by key state.',
-      samples: Object.entries(s.keys).map(([state, n]) => ({ labels: { state }, value: n })),
-    },
-    {
-      name: 'bmx7_packets_received',
-      kind: 'counter',
-      help: 'BMX7 packets received.',
-      samples: [{ value: s.traffic.rxPackets }],
-    },
-    {
-      name: 'bmx7_packets_sent',
-      kind: 'counter',
-      help: 'BMX7 packets sent.',
-      samples: [{ value: s.traffic.txPackets }],
-    },
-    {
-      name: 'bmx7_udp_received_bytes',
-      kind: 'counter',
-      help: 'Bytes of BMX7 packets received (UDP payload).',
-      samples: [{ value: s.traffic.rxBytes }],
-    },
-    {
-      name: 'bmx7_udp_sent_bytes',
-      kind: 'counter',
-      help: 'Bytes of BMX7 packets sent (UDP payload).',
-      samples: [{ value: s.traffic.txBytes }],
-    },
-    {
-      name: 'bmx7_frames_received',
-      kind: 'counter',
-      help: 'Frames received in packets that passed the packet checks, per frame type.',
-      samples: byType((f) => f.rxFrames),
-    },
-    {
-      name: 'bmx7_received_bytes',
-      kind: 'counter',
-      help: 'Bytes of frames received, frame headers included, per frame type.',
-      samples: byType((f) => f.rxBytes),
-    },
-    {
-      name: 'bmx7_frames_sent',
-      kind: 'counter',
-      help: 'Frames sent, per frame type.',
-      samples: byType((f) => f.txFrames),
-    },
-    {
-      name: 'bmx7_sent_bytes',
-      kind: 'counter',
-      help: 'Bytes of frames sent, frame headers included, per frame type.',
-      samples: byType((f) => f.txBytes),
-    },
-    {
-      name: 'bmx7_packets_dropped',
-      kind: 'counter',
-      help: 'Received packets dropped, by reason (bad_frame: the rest of a packet after a malformed frame).',
-      samples: DROP_REASONS.map((reason) => ({ labels: { reason }, value: s.traffic.drops[reason] })),
-    },
-    {
-      name: 'bmx7_descriptions_rejected',
-      kind: 'counter',
-      help: 'Descriptions rejected (bad signature, malformed, or refused).',
-      samples: [{ value: s.traffic.descriptionsRejected }],
-    },
-    {
-      name: 'bmx7_tx_tasks_refused',
-      kind: 'counter',
-      help: 'Transmit tasks refused because their interface had a full queue.',
-      samples: [{ value: s.traffic.txTasksRefused }],
-    },
-    {
-      name: 'bmx7_plugin_errors',
-      kind: 'counter',
-      help: 'Exceptions caught in plugin callbacks.',
-      samples: [{ value: s.traffic.pluginErrors }],
-    },
-    {
-      name: 'bmx7_tunnels',
-      kind: 'gauge',
-      help: 'Gateway tunnels in use (selected, with a device).',
-      samples: [{ value: s.tunnels.length }],
-    },
-    {
-      name: 'bmx7_tunnel',
-      kind: 'info',
-      help: 'A gateway tunnel in use: its search, network, gateway, device, crypt (plain or encrypted) and PSK source (none, static or pq).',
-      samples: s.tunnels.map((t) => ({
-        labels: {
-          search: t.search,
-          network: t.network,
-          gateway: t.gateway,
-          gateway_id: t.gatewayId,
-          dev: t.dev,
-          crypt: t.crypt,
-          psk: t.psk,
-        },
-        value: 1,
+    ),
+    gauge('bmx7_uptime_seconds', 'Seconds since the routing engine started.', one(s.node.uptimeSeconds)),
+    gauge('bmx7_description_sqn', "Sequence number of this node's current description.", one(s.node.descSqn)),
+    gauge(
+      'bmx7_links',
+      'Links to neighbours (one per neighbour interface and own interface).',
+      one(s.links.length),
+    ),
+    gauge(
+      'bmx7_link_rq_ratio',
+      "A link's receive quality: the share of the neighbour's HELLOs received (0-1).",
+      s.links.map((l) => ({ labels: link(l), value: l.rq })),
+    ),
+    gauge(
+      'bmx7_link_tq_ratio',
+      "A link's transmit quality: the share of own HELLOs the neighbour received (0-1).",
+      s.links.map((l) => ({ labels: link(l), value: l.tq })),
+    ),
+    gauge(
+      'bmx7_originators',
+      'Other nodes known with a description (originators).',
+      one(s.originators.length),
+    ),
+    gauge(
+      'bmx7_originator_path_metric',
+      "Path metric to an originator: the protocol's bandwidth-like value in bit/s (0: not routed).",
+      s.originators.map((o) => ({ labels: orig(o), value: o.metric })),
+    ),
+    gauge(
+      'bmx7_originator_hops',
+      'Hops on the path to an originator.',
+      s.originators.map((o) => ({ labels: orig(o), value: o.hops })),
+    ),
+    gauge(
+      'bmx7_routes',
+      'Routes this node exports to the kernel (the host routes of originators and their announced networks).',
+      one(s.routes),
+    ),
+    gauge('bmx7_descriptions', "Node descriptions held, this node's own included.", one(s.descriptions)),
+    gauge(
+      'bmx7_keys',
+      'Node keys known, by key state.',
+      Object.entries(s.keys).map(([state, n]) => ({ labels: { state }, value: n })),
+    ),
+    counter('bmx7_packets_received', 'BMX7 packets received.', one(s.traffic.rxPackets)),
+    counter('bmx7_packets_sent', 'BMX7 packets sent.', one(s.traffic.txPackets)),
+    counter(
+      'bmx7_udp_received_bytes',
+      'Bytes of BMX7 packets received (UDP payload).',
+      one(s.traffic.rxBytes),
+    ),
+    counter('bmx7_udp_sent_bytes', 'Bytes of BMX7 packets sent (UDP payload).', one(s.traffic.txBytes)),
+    counter(
+      'bmx7_frames_received',
+      'Frames received in packets that passed the packet checks, per frame type.',
+      byType((f) => f.rxFrames),
+    ),
+    counter(
+      'bmx7_received_bytes',
+      'Bytes of frames received, frame headers included, per frame type.',
+      byType((f) => f.rxBytes),
+    ),
+    counter(
+      'bmx7_frames_sent',
+      'Frames sent, per frame type.',
+      byType((f) => f.txFrames),
+    ),
+    counter(
+      'bmx7_sent_bytes',
+      'Bytes of frames sent, frame headers included, per frame type.',
+      byType((f) => f.txBytes),
+    ),
+    counter(
+      'bmx7_packets_dropped',
+      'Received packets dropped, by reason (bad_frame: the rest of a packet after a malformed frame).',
+      DROP_REASONS.map((reason) => ({ labels: { reason }, value: s.traffic.drops[reason] })),
+    ),
+    counter(
+      'bmx7_descriptions_rejected',
+      'Descriptions rejected (bad signature, malformed, or refused).',
+      one(s.traffic.descriptionsRejected),
+    ),
+    counter(
+      'bmx7_tx_tasks_refused',
+      'Transmit tasks refused because their interface had a full queue.',
+      one(s.traffic.txTasksRefused),
+    ),
+    counter('bmx7_plugin_errors', 'Exceptions caught in plugin callbacks.', one(s.traffic.pluginErrors)),
+    gauge('bmx7_tunnels', 'Gateway tunnels in use (selected, with a device).', one(s.tunnels.length)),
+    info(
+      'bmx7_tunnel',
+      'A gateway tunnel in use: its search, network, gateway, device, crypt (plain or encrypted) and PSK source (none, static or pq).',
+      s.tunnels.map((t) => ({
+        search: t.search,
+        network: t.network,
+        gateway: t.gateway,
+        gateway_id: t.gatewayId,
+        dev: t.dev,
+        crypt: t.crypt,
+        psk: t.psk,
       })),
-    },
-    {
-      name: 'bmx7_tunnel_device_received_bytes',
-      kind: 'counter',
-      help: 'Bytes received by a tunnel device (plain or WireGuard).',
-      samples: s.devices.map((d) => ({ labels: { dev: d.dev }, value: d.rxBytes })),
-    },
-    {
-      name: 'bmx7_tunnel_device_sent_bytes',
-      kind: 'counter',
-      help: 'Bytes sent by a tunnel device (plain or WireGuard).',
-      samples: s.devices.map((d) => ({ labels: { dev: d.dev }, value: d.txBytes })),
-    },
-    {
-      name: 'bmx7_wg_peer',
-      kind: 'info',
-      help: 'A WireGuard peer on one of the devices: its node and PSK source (none, static or pq).',
-      samples: s.wgPeers.map((p) => ({ labels: { ...peer(p), psk: p.psk }, value: 1 })),
-    },
-    {
-      name: 'bmx7_wg_handshake_age_seconds',
-      kind: 'gauge',
-      help: "Seconds since a WireGuard peer's last completed handshake (absent before the first).",
-      samples: s.wgPeers.flatMap((p) =>
+    ),
+    counter(
+      'bmx7_tunnel_device_received_bytes',
+      'Bytes received by a tunnel device (plain or WireGuard).',
+      s.devices.map((d) => ({ labels: { dev: d.dev }, value: d.rxBytes })),
+    ),
+    counter(
+      'bmx7_tunnel_device_sent_bytes',
+      'Bytes sent by a tunnel device (plain or WireGuard).',
+      s.devices.map((d) => ({ labels: { dev: d.dev }, value: d.txBytes })),
+    ),
+    info(
+      'bmx7_wg_peer',
+      'A WireGuard peer on one of the devices: its node and PSK source (none, static or pq).',
+      s.wgPeers.map((p) => ({ ...peer(p), psk: p.psk })),
+    ),
+    gauge(
+      'bmx7_wg_handshake_age_seconds',
+      "Seconds since a WireGuard peer's last completed handshake (absent before the first).",
+      s.wgPeers.flatMap((p) =>
         p.handshakeAgeSeconds === null ? [] : [{ labels: peer(p), value: p.handshakeAgeSeconds }],
       ),
-    },
-    {
-      name: 'bmx7_wg_received_bytes',
-      kind: 'counter',
-      help: 'Bytes received from a WireGuard peer.',
-      samples: s.wgPeers.map((p) => ({ labels: peer(p), value: p.rxBytes })),
-    },
-    {
-      name: 'bmx7_wg_sent_bytes',
-      kind: 'counter',
-      help: 'Bytes sent to a WireGuard peer.',
-      samples: s.wgPeers.map((p) => ({ labels: peer(p), value: p.txBytes })),
-    },
-    {
-      name: 'bmx7_wg_psk_epoch',
-      kind: 'gauge',
-      help: 'Epoch of the post-quantum PSK agreed with a WireGuard peer (docs/pq-psk.md; absent without one).',
-      samples: s.wgPeers.flatMap((p) => (p.pqEpoch === null ? [] : [{ labels: peer(p), value: p.pqEpoch }])),
-    },
-    {
-      name: 'bmx7_wg_psk_age_seconds',
-      kind: 'gauge',
-      help: 'Seconds since the post-quantum PSK with a WireGuard peer was installed (absent without one).',
-      samples: s.wgPeers.flatMap((p) =>
+    ),
+    counter(
+      'bmx7_wg_received_bytes',
+      'Bytes received from a WireGuard peer.',
+      s.wgPeers.map((p) => ({ labels: peer(p), value: p.rxBytes })),
+    ),
+    counter(
+      'bmx7_wg_sent_bytes',
+      'Bytes sent to a WireGuard peer.',
+      s.wgPeers.map((p) => ({ labels: peer(p), value: p.txBytes })),
+    ),
+    gauge(
+      'bmx7_wg_psk_epoch',
+      'Epoch of the post-quantum PSK agreed with a WireGuard peer (docs/pq-psk.md; absent without one).',
+      s.wgPeers.flatMap((p) => (p.pqEpoch === null ? [] : [{ labels: peer(p), value: p.pqEpoch }])),
+    ),
+    gauge(
+      'bmx7_wg_psk_age_seconds',
+      'Seconds since the post-quantum PSK with a WireGuard peer was installed (absent without one).',
+      s.wgPeers.flatMap((p) =>
         p.pskAgeSeconds === null ? [] : [{ labels: peer(p), value: p.pskAgeSeconds }],
       ),
-    },
+    ),
   ];
 }
 
