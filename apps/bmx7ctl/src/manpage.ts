@@ -20,9 +20,11 @@ import {
   roffBold,
   roffEscape,
   roffItalic,
+  roffLiteral,
   roffMacro,
   roffPage,
-  roffTextLine,
+  roffSentence,
+  roffText,
   visibleColumns,
 } from '@bmx7/control';
 import { type Command, EXIT } from './cli.js';
@@ -131,12 +133,8 @@ export function allTables(daemonTables: readonly string[]): string[] {
   return [...new Set([...REFERENCE_TABLES.keys(), ...daemonTables])];
 }
 
-const text = (s: string): string => roffTextLine(roffEscape(s));
-const sentence = (s: string): string => {
-  const t = /^[a-z]/.test(s) ? s.charAt(0).toUpperCase() + s.slice(1) : s;
-  return /[.!?]$/.test(t) ? t : `${t}.`;
-};
-const literal = (s: string): string => `\\&${roffEscape(s)}`;
+const text = roffText;
+const literal = roffLiteral;
 const B = roffBold;
 const I = roffItalic;
 
@@ -193,14 +191,14 @@ export function bmx7ctlManPage(input: CtlManInput): string {
     ...entries.flatMap((e) => [
       '.TP',
       synopsisRoff(e.synopsis),
-      text(e.text === '' ? 'See below.' : sentence(e.text)),
+      text(e.text === '' ? 'See below.' : roffSentence(e.text)),
     ]),
     ...commands.flatMap((c) => {
       const rest = c.usage.split('\n').slice(1);
       return [
         '.TP',
         synopsisRoff(usageLine(c).replace(/^bmx7ctl /, '')),
-        text(sentence(c.summary)),
+        text(roffSentence(c.summary)),
         ...(rest.length === 0 ? [] : ['.RS', '.nf', ...rest.map(literal), '.fi', '.RE']),
       ];
     }),

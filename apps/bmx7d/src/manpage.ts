@@ -18,8 +18,11 @@ import {
   roffBold,
   roffEscape,
   roffItalic,
+  roffLiteral,
   roffMacro,
   roffPage,
+  roffSentence,
+  roffText,
   roffTextLine,
 } from '@bmx7/control';
 import { CORE_TABLES } from '@bmx7/core';
@@ -196,12 +199,6 @@ function defaultText(def: OptionValue | undefined): string | undefined {
   return def === undefined ? undefined : String(def);
 }
 
-function sentence(text: string): string {
-  const t = text.trim();
-  const s = /^[a-z]/.test(t) ? t.charAt(0).toUpperCase() + t.slice(1) : t;
-  return /[.!?]$/.test(s) ? s : `${s}.`;
-}
-
 function tag(prefix: string, name: string, short: string | undefined, type: OptionValueType): string {
   const ph = valuePlaceholder(type);
   const value = ph === '' ? '' : `=${roffItalic(ph)}`;
@@ -217,7 +214,7 @@ function facts(lines: readonly (string | undefined)[]): string[] {
   const out: string[] = [];
   for (const l of lines) {
     if (l === undefined) continue;
-    out.push('.br', roffTextLine(roffEscape(l)));
+    out.push('.br', roffText(l));
   }
   return out;
 }
@@ -228,7 +225,7 @@ function childLines(c: ChildOptionSpec): string[] {
   return [
     '.TP',
     roffTextLine(tag('/', c.name, c.short, c.type)),
-    roffTextLine(roffEscape(sentence(c.help))),
+    roffText(roffSentence(c.help)),
     ...facts([
       value === undefined ? undefined : `Value: ${value}`,
       def === undefined ? undefined : `Default: ${def}`,
@@ -246,8 +243,8 @@ export function optionLines(spec: OptionSpec, tables: readonly string[]): string
   const out = [
     '.TP',
     roffTextLine(tag('', spec.name, spec.short, spec.type)),
-    roffTextLine(roffEscape(sentence(spec.help))),
-    ...(note === undefined ? [] : [roffTextLine(roffEscape(note))]),
+    roffText(roffSentence(spec.help)),
+    ...(note === undefined ? [] : [roffText(note)]),
     ...facts([
       table && !tables.includes(spec.name)
         ? 'A table of the reference bmx7; bmx7d has no such table and answers that it is unknown.'
@@ -277,9 +274,8 @@ export function optionsByCategory(table: OptionTable): Map<string, OptionSpec[]>
   return groups;
 }
 
-const text = (s: string): string => roffTextLine(roffEscape(s));
-/** A line of a `.nf` block, its indentation kept. */
-const literal = (s: string): string => `\\&${roffEscape(s)}`;
+const text = roffText;
+const literal = roffLiteral;
 const B = roffBold;
 const I = roffItalic;
 
@@ -422,7 +418,7 @@ export function bmx7dManPage(
     ),
 
     roffMacro('SH', 'EXIT STATUS'),
-    ...BMX7D_EXIT_STATUS.flatMap((e) => ['.TP', B(String(e.code)), text(sentence(e.meaning))]),
+    ...BMX7D_EXIT_STATUS.flatMap((e) => ['.TP', B(String(e.code)), text(roffSentence(e.meaning))]),
 
     roffMacro('SH', 'SEE ALSO'),
     `${B('bmx7ctl')}(8), ${B('wg')}(8), ${B('ip')}(8), ${B('systemctl')}(1)`,

@@ -1,6 +1,16 @@
 import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { roffBold, roffEscape, roffItalic, roffMacro, roffPage, roffTextLine } from './roff.js';
+import {
+  roffBold,
+  roffEscape,
+  roffItalic,
+  roffLiteral,
+  roffMacro,
+  roffPage,
+  roffSentence,
+  roffText,
+  roffTextLine,
+} from './roff.js';
 
 const HEADER = { name: 'demo', section: 8, date: '2026-01-02', source: 'demo 1.0', manual: 'Test Manual' };
 
@@ -30,6 +40,13 @@ describe('roff', () => {
     expect(roffTextLine("'quoted")).toBe("\\&'quoted");
     expect(roffTextLine('  indented')).toBe('indented');
     expect(roffTextLine('plain')).toBe('plain');
+  });
+
+  it('makes text, literal and sentence lines', () => {
+    expect(roffText(' .a-b')).toBe('\\&.a\\-b');
+    expect(roffLiteral('  -x value')).toBe('\\&  \\-x value');
+    expect(roffSentence(' stop cleanly ')).toBe('Stop cleanly.');
+    expect(roffSentence('Done!')).toBe('Done!');
   });
 
   it('quotes macro arguments with spaces or quotes', () => {

@@ -41,6 +41,23 @@ export function roffTextLine(escaped: string): string {
   return /^[.' ]/.test(t) ? `\\&${t}` : t;
 }
 
+/** Plain text as a text line: escaped and guarded. */
+export function roffText(text: string): string {
+  return roffTextLine(roffEscape(text));
+}
+
+/** A line of a `.nf` block: escaped, its indentation kept. */
+export function roffLiteral(text: string): string {
+  return `\\&${roffEscape(text)}`;
+}
+
+/** Prose as a sentence: the first letter in capitals, a full stop at the end when it has none. */
+export function roffSentence(text: string): string {
+  const t = text.trim();
+  const s = /^[a-z]/.test(t) ? t.charAt(0).toUpperCase() + t.slice(1) : t;
+  return /[.!?]$/.test(s) ? s : `${s}.`;
+}
+
 /**
  * A macro line: `.TP`, `.SH "SEE ALSO"`. Arguments are already escaped; one with a space is quoted
  * (a `"` inside it written as `\(dq`).
