@@ -1,6 +1,5 @@
 import type { PluginChildValues } from '@bmx7/core';
 import { describe, expect, it } from 'vitest';
-import { bandwidthFm8 } from './description.js';
 import {
   type CryptTerms,
   cryptText,
@@ -9,62 +8,13 @@ import {
   explainSelection,
 } from './explain.js';
 import { parsePrefix, prefixToString } from './net.js';
-import { parseTunSettings, type TunDevConfig, type TunOutConfig } from './options.js';
+import type { TunOutConfig } from './options.js';
 import { type ActiveTunnel, type GatewayAnnouncement, selectGateways } from './selection.js';
+import { G, gw as gateway, id, M, ownDevs, searches } from './test/gateways.js';
 
-const M = 1_000_000;
-const G = 1_000_000_000;
-
-function searches(spec: Record<string, PluginChildValues>): TunOutConfig[] {
-  return [
-    ...parseTunSettings(new Map([['tunOut', { kind: 'multi', instances: new Map(Object.entries(spec)) }]]))
-      .tunOuts,
-  ];
-}
-
-const ownDevs: TunDevConfig[] = [
-  ...parseTunSettings(
-    new Map([
-      [
-        'tunDev',
-        {
-          kind: 'multi',
-          instances: new Map([['dflt', { tun6Address: 'fdaa:1::1/64', tun4Address: '10.254.1.1/24' }]]),
-        },
-      ],
-    ]),
-  ).tunDevs,
-];
-
-const id = (c: string) => c.repeat(56);
-/** A gateway announcing `nets` ("net@bandwidth[:proto]") on tun6Id 0 at `path` bit/s. */
-function gw(
-  name: string,
-  idChar: string,
-  path: number,
-  nets: string[],
-  extra: Partial<GatewayAnnouncement> = {},
-): GatewayAnnouncement {
-  return {
-    id: id(idChar),
-    name,
-    primaryIp: new Uint8Array(16).fill(0xfd, 0, 1),
-    pathMetric: path,
-    hops: 2,
-    endpoints: [new Uint8Array(16).fill(0xfd, 0, 1).fill(1, 15)],
-    nets: nets.map((n) => {
-      const [net, rest] = n.split('@') as [string, string];
-      const [bw, proto] = rest.split(':');
-      return {
-        tun6Id: 0,
-        protoType: Number(proto ?? 0),
-        bandwidth: bandwidthFm8(BigInt(bw!)),
-        network: parsePrefix(net)!,
-      };
-    }),
-    ...extra,
-  };
-}
+/** The gateways of these tests are two hops away. */
+const gw = (...[name, idChar, path, nets, extra]: Parameters<typeof gateway>) =>
+  gateway(name, idChar, path, nets, { hops: 2, ...extra });
 
 function explain(
   spec: Record<string, PluginChildValues>,
