@@ -6,7 +6,7 @@
  * that put it above or below the candidate it was compared with, or excluded with the step it
  * failed. The result is plain JSON (the control protocol carries it as it is).
  */
-import { UMETRIC_MAX } from '@bmx7/codec';
+import { UMETRIC_MAX, umetricToHuman } from '@bmx7/codec';
 import { type Family, prefixToString } from './net.js';
 import type { CryptLevel, TunOutConfig } from './options.js';
 import {
@@ -152,16 +152,6 @@ export interface ExplainInput extends SelectionInput {
   readonly tunnelOf?: (c: Candidate) => { dev: string; crypt: 'plain' | 'encrypted' } | undefined;
 }
 
-/** The reference's umetric_to_human (as `show tunnels` prints metrics). */
-export function formatMetric(v: number): string {
-  if (v < 65) return '-1';
-  if (v === 65) return '0';
-  if (v < 100_000) return String(v);
-  if (v < 100_000_000) return `${Math.floor(v / 1_000)}K`;
-  if (v < 100_000_000_000) return `${Math.floor(v / 1_000_000)}M`;
-  return `${Math.floor(v / 1_000_000_000)}G`;
-}
-
 const shortIdOf = (id: string) => id.slice(0, 8).toUpperCase();
 
 function refOf(c: Candidate): CandidateRef {
@@ -207,7 +197,7 @@ const withoutHysteresis = (c: Candidate): number =>
  * and route, so the tunnel metric decides, then the tie order).
  */
 function compare(a: Candidate, b: Candidate): { code: RuleCode; text: string } {
-  const m = formatMetric;
+  const m = umetricToHuman;
   if (a.tunMetric === b.tunMetric) {
     return {
       code: 'tie',
@@ -326,7 +316,7 @@ export function explainSelection(input: ExplainInput): TunnelsExplanation {
         e.kind === 'overlap'
           ? {
               code: 'overlap' as const,
-              text: `the shorter route ${prefixToString(e.by.route)} has a higher tunnel metric (${formatMetric(e.by.tunMetric)} > ${formatMetric(c.tunMetric)}) and allowOverlappingPrefix / breakOverlappingPrefix do not keep this one`,
+              text: `the shorter route ${prefixToString(e.by.route)} has a higher tunnel metric (${umetricToHuman(e.by.tunMetric)} > ${umetricToHuman(c.tunMetric)}) and allowOverlappingPrefix / breakOverlappingPrefix do not keep this one`,
             }
           : compare(e.by, c);
       return {

@@ -42,7 +42,7 @@ export type {
   SearchExplanation,
   TunnelsExplanation,
 } from './explain.js';
-export { cryptText, explainSelection, formatMetric } from './explain.js';
+export { cryptText, explainSelection } from './explain.js';
 export {
   IFNAME_MAX,
   OUT_DEVICE_SUFFIX_LENGTH,
