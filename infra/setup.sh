@@ -36,7 +36,25 @@ if [ ${#missing[@]} -gt 0 ]; then
   # tshark asks whether non-root users may capture; answer for it.
   echo 'wireshark-common wireshark-common/install-setuid boolean false' | debconf-set-selections
   apt-get update -qq
+  # Only promtool is wanted of prometheus: no package may start its service (a Prometheus server
+  # listening on every address) while it is installed. A policy-rc.d that refuses every start
+  # does that, unless the machine has its own; it goes again when apt is done.
+  own_policy=
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    own_policy=1
+    printf '#!/bin/sh\n# infra/setup.sh: no service starts while it installs packages\nexit 101\n' >/usr/sbin/policy-rc.d
+    chmod 755 /usr/sbin/policy-rc.d
+    trap 'rm -f /usr/sbin/policy-rc.d' EXIT
+  fi
   apt-get install -y -qq --no-install-recommends "${missing[@]}"
+  if [ -n "$own_policy" ]; then
+    rm -f /usr/sbin/policy-rc.d
+    trap - EXIT
+  fi
+  # and it does not start at the next boot either
+  if [[ " ${missing[*]} " == *" prometheus "* ]]; then
+    systemctl disable prometheus.service >/dev/null 2>&1 || true
+  fi
 fi
 
 # pnpm, at exactly the version package.json pins.
