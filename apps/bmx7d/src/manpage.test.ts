@@ -33,7 +33,7 @@ import {
 } from './manpage.js';
 import { daemonOptionTable, parseStartArgs, START_OPTIONS, settingsOf } from './options.js';
 import { BUILTIN_PLUGINS, checkPluginSettings, type DaemonPluginInstance } from './plugins.js';
-import { MAIN } from './test/helpers.js';
+import { daemonArgv, MAIN } from './test/helpers.js';
 
 const PAGE = bmx7dManPage({ version: '9.8.7', date: '2026-01-02' });
 const TABLE = daemonOptionTable(BUILTIN_PLUGINS);
@@ -67,7 +67,7 @@ function renderMan(file: string): string {
 
 /** `bmx7d ARGS` run from the sources, as the daemon's own process. */
 function bmx7d(args: string[]): string {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', '--conditions=@bmx7/source', MAIN, ...args], {
+  const r = spawnSync(process.execPath, daemonArgv(args), {
     encoding: 'utf8',
     timeout: 30_000,
   });

@@ -13,7 +13,7 @@ import {
   parseStartArgs,
   settingsOf,
 } from './options.js';
-import { MAIN } from './test/helpers.js';
+import { daemonArgv } from './test/helpers.js';
 
 const settings = (argv: string[], files: Record<string, string> = {}) => {
   const s = parseStartArgs(argv, (p) => {
@@ -219,19 +219,10 @@ describe('bmx7d options', () => {
   it('the daemon exits with status 2 and one line before touching anything', () => {
     const dir = mkdtempSync(join(tmpdir(), 'bmx7d-opt-'));
     onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
-    const r = spawnSync(
-      process.execPath,
-      [
-        '--import',
-        'tsx',
-        '--conditions=@bmx7/source',
-        MAIN,
-        `runtimeDir=${dir}/run`,
-        'dev=eth1',
-        'linkWindow=0',
-      ],
-      { encoding: 'utf8', timeout: 20_000 },
-    );
+    const r = spawnSync(process.execPath, daemonArgv([`runtimeDir=${dir}/run`, 'dev=eth1', 'linkWindow=0']), {
+      encoding: 'utf8',
+      timeout: 20_000,
+    });
     expect(r.status).toBe(2);
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
     expect(r.stderr).toMatch(/^bmx7d: .*linkWindow.*out of range/);
@@ -243,18 +234,14 @@ describe('bmx7d options', () => {
     onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
     const r = spawnSync(
       process.execPath,
-      [
-        '--import',
-        'tsx',
-        '--conditions=@bmx7/source',
-        MAIN,
+      daemonArgv([
         `runtimeDir=${dir}/run`,
         'dev=eth1',
         'tunOut=inet',
         '/network=0.0.0.0/0',
         // the tun plugin's own check: a table rule may not use the core's table 70
         '/tableRule=30000/70',
-      ],
+      ]),
       { encoding: 'utf8', timeout: 20_000 },
     );
     expect(r.status).toBe(2);
@@ -267,15 +254,7 @@ describe('bmx7d options', () => {
     onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
     const r = spawnSync(
       process.execPath,
-      [
-        '--import',
-        'tsx',
-        '--conditions=@bmx7/source',
-        MAIN,
-        `runtimeDir=${dir}/run`,
-        'dev=eth1',
-        'tunDevName=ABCD',
-      ],
+      daemonArgv([`runtimeDir=${dir}/run`, 'dev=eth1', 'tunDevName=ABCD']),
       { encoding: 'utf8', timeout: 20_000 },
     );
     expect(r.status).toBe(2);

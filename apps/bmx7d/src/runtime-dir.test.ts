@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DaemonError, lockRuntimeDir, makeDirs } from './runtime-dir.js';
-import { MAIN } from './test/helpers.js';
+import { daemonArgv } from './test/helpers.js';
 
 describe('the runtime directory', () => {
   const dirs: string[] = [];
@@ -69,16 +69,7 @@ describe('the runtime directory', () => {
     writeFileSync(join(base, 'rsa.der'), 'not a key');
     const r = spawnSync(
       process.execPath,
-      [
-        '--import',
-        'tsx',
-        '--conditions=@bmx7/source',
-        MAIN,
-        `runtimeDir=${base}/run`,
-        'nodeRsaKey=6',
-        `/keyPath=${base}/rsa.der`,
-        'dev=eth1',
-      ],
+      daemonArgv([`runtimeDir=${base}/run`, 'nodeRsaKey=6', `/keyPath=${base}/rsa.der`, 'dev=eth1']),
       { encoding: 'utf8', timeout: 20_000 },
     );
     expect(r.status).toBe(1);

@@ -2,15 +2,14 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { PACKAGE_DIR, readRevision } from './revision.js';
+import { daemonArgv } from './test/helpers.js';
 import { daemonRevision, packageVersion, VERSION } from './version.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
   version: string;
 };
-const MAIN = fileURLToPath(new URL('./main.ts', import.meta.url));
 
 describe('bmx7d version', () => {
   it('is the package.json version; the revision is revision.ts’s (unbundled)', () => {
@@ -31,11 +30,10 @@ describe('bmx7d version', () => {
   });
 
   it('--version prints `bmx7d <version>` and exits 0 before reading any other option', () => {
-    const r = spawnSync(
-      process.execPath,
-      ['--import', 'tsx', '--conditions=@bmx7/source', MAIN, 'bogusOption=1', '--version'],
-      { encoding: 'utf8', timeout: 20_000 },
-    );
+    const r = spawnSync(process.execPath, daemonArgv(['bogusOption=1', '--version']), {
+      encoding: 'utf8',
+      timeout: 20_000,
+    });
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).toBe(`bmx7d ${pkg.version}\n`);
   });

@@ -6,7 +6,7 @@ import { OptionError, parseArgs, renderHelp } from '@bmx7/control';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { daemonOptionTable, parseStartArgs, settingsOf } from '../options.js';
 import { BUILTIN_PLUGINS } from '../plugins.js';
-import { MAIN } from '../test/helpers.js';
+import { daemonArgv } from '../test/helpers.js';
 import { isLoopback, parseListen } from './listen.js';
 
 const settings = (argv: string[]) =>
@@ -89,15 +89,7 @@ describe('metricsListen and httpListen', () => {
     onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
     const r = spawnSync(
       process.execPath,
-      [
-        '--import',
-        'tsx',
-        '--conditions=@bmx7/source',
-        MAIN,
-        `runtimeDir=${dir}/run`,
-        'dev=eth1',
-        'metricsListen=[::1]:70000',
-      ],
+      daemonArgv([`runtimeDir=${dir}/run`, 'dev=eth1', 'metricsListen=[::1]:70000']),
       { encoding: 'utf8', timeout: 20_000 },
     );
     expect(r.status).toBe(2);

@@ -29,8 +29,8 @@ import {
   bmx7dArgs,
   bmx7dSpec,
   ctlFor,
+  daemonArgv,
   daemonLog,
-  MAIN,
   primaryOf,
   showRows,
 } from '../test/helpers.js';
@@ -351,13 +351,7 @@ describeNetns('metrics and the status page of bmx7d nodes (metricsListen, httpLi
     const r = mesh.exec(
       'n2',
       process.execPath,
-      [
-        '--import',
-        'tsx',
-        '--conditions=@bmx7/source',
-        MAIN,
-        ...bmx7dArgs({ ...n, dir: join(n.dir, 'second') }, ['httpListen=8080']),
-      ],
+      daemonArgv(bmx7dArgs({ ...n, dir: join(n.dir, 'second') }, ['httpListen=8080'])),
       { timeoutMs: 30_000 },
     );
     expect(r.status).toBe(1);

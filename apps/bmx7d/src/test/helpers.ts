@@ -29,7 +29,7 @@ export function bmx7dArgs(n: MeshNode, extra: string[] = []): string[] {
 export function bmx7dSpec(extra: (n: MeshNode) => string[] = () => []): (n: MeshNode) => DaemonSpec {
   return (n) => ({
     cmd: process.execPath,
-    args: ['--import', 'tsx', '--conditions=@bmx7/source', MAIN, ...bmx7dArgs(n, extra(n))],
+    args: daemonArgv(bmx7dArgs(n, extra(n))),
   });
 }
 
@@ -55,6 +55,11 @@ export function primaryOf(mesh: Mesh, node: string): string | undefined {
 
 /** bmx7ctl's entry point (run as a process: apps never import each other). */
 export const CTL_MAIN = fileURLToPath(new URL('../../../bmx7ctl/src/main.ts', import.meta.url));
+
+/** argv that runs bmx7d from sources. */
+export function daemonArgv(args: string[]): string[] {
+  return ['--import', 'tsx', '--conditions=@bmx7/source', MAIN, ...args];
+}
 
 /** argv that runs bmx7ctl from sources. */
 export function ctlArgv(args: string[]): string[] {
